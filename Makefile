@@ -1,0 +1,19 @@
+# Wrappers a new user runs: `make run` (main job on the bundled tiny model) and `make test`.
+JOBS ?= $(shell nproc)
+.PHONY: bootstrap build debug run test bench clean
+bootstrap:
+	@scripts/bootstrap
+build: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+debug: bootstrap
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+run: build
+	build/release/veil bench ops --quick
+test: build
+	ctest --preset release -j $(JOBS)
+bench: build
+	build/release/veil bench ops
+clean:
+	rm -rf build

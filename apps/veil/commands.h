@@ -1,0 +1,7 @@
+// Subcommands of the veil CLI; each file registers its own.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace veil::app {
+void register_bench(CLI::App& app);
+}  // namespace veil::app

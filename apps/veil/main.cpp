@@ -1,0 +1,21 @@
+// veil: private machine learning. One binary, one subcommand per job.
+#include <cstdio>
+#include <exception>
+
+#include "veil/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"veil — private transformer inference by three-party secret sharing"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "veil 0.1.0");
+  veil::app::register_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "veil: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

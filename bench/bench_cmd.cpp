@@ -1,0 +1,93 @@
+// `veil bench ops`: the operation table of docs/BENCHMARKS.md; `veil bench costs`: the declared
+// cost table of docs/PROTOCOLS.md; `veil bench gemm`: the local ring GEMM against a naive loop.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cost_table.h"
+#include "gemm_bench.h"
+#include "net_model.h"
+#include "ops_cases.h"
+#include "veil/commands.h"
+
+namespace veil::app {
+
+namespace {
+
+std::string human_bytes(int64_t b) {
+  char buf[32];
+  if (b >= int64_t(1) << 30) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(1 << 30));
+  else if (b >= 1 << 20) std::snprintf(buf, sizeof buf, "%.2f MiB", double(b) / double(1 << 20));
+  else if (b >= 1 << 10) std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
+  return buf;
+}
+
+struct OpsOptions {
+  bool quick = false;
+  int runs = 5;
+  std::string filter;
+  std::string json_path;
+};
+
+void run_ops(const OpsOptions& o) {
+  std::vector<bench::OpCase> cases = bench::mpc_op_cases(o.quick);
+  for (auto& c : bench::fxp_op_cases(o.quick)) cases.push_back(std::move(c));
+  std::printf("| op | shape | ring | wall median (s) | wall min–max (s) | busiest party | all parties | rounds | LAN (s) | WAN (s) |\n");
+  std::printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& c : cases) {
+    if (!o.filter.empty() && c.op.find(o.filter) == std::string::npos) continue;
+    std::fprintf(stderr, "bench ops: %s %s %s (%d runs)...\n", c.op.c_str(), c.shape.c_str(), c.ring.c_str(), o.runs);
+    bench::OpResult r = bench::run_op(c.op, c.shape, c.ring, c.setup, o.runs);
+    double lan = bench::kLan.time(r.wall_median_s, r.bytes_max, r.rounds);
+    double wan = bench::kWan.time(r.wall_median_s, r.bytes_max, r.rounds);
+    std::printf("| %s | %s | %s | %.4f | %.4f–%.4f | %s | %s | %lld | %.4f | %.3f |\n", r.op.c_str(), r.shape.c_str(),
+                r.ring.c_str(), r.wall_median_s, r.wall_min_s, r.wall_max_s, human_bytes(r.bytes_max).c_str(),
+                human_bytes(r.bytes_total).c_str(), static_cast<long long>(r.rounds), lan, wan);
+    std::fflush(stdout);
+    rows.push_back({{"op", r.op}, {"shape", r.shape}, {"ring", r.ring}, {"wall_median_s", r.wall_median_s},
+                    {"wall_min_s", r.wall_min_s}, {"wall_max_s", r.wall_max_s}, {"bytes_max", r.bytes_max},
+                    {"bytes_total", r.bytes_total}, {"rounds", r.rounds}, {"lan_s", lan}, {"wan_s", wan}});
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream f(o.json_path);
+    if (!f) throw std::runtime_error("cannot write " + o.json_path);
+    f << rows.dump(2) << "\n";
+  }
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Measure the engine: operation table, declared costs, local GEMM");
+  bench->require_subcommand(1);
+
+  auto o = std::make_shared<OpsOptions>();
+  auto* ops = bench->add_subcommand("ops", "Time each MPC operation on three in-process parties and print a "
+                                           "markdown table (wall time, bytes, rounds, modelled LAN/WAN time)");
+  ops->add_flag("--quick", o->quick, "Small shapes and 2 runs: a smoke run in seconds");
+  ops->add_option("--runs", o->runs, "Runs per operation; the table shows the median")->check(CLI::Range(1, 100));
+  ops->add_option("--filter", o->filter, "Only operations whose name contains this text");
+  ops->add_option("--json", o->json_path, "Also write the rows as JSON to this file");
+  ops->callback([o] {
+    OpsOptions opt = *o;
+    if (opt.quick && opt.runs == 5) opt.runs = 2;
+    run_ops(opt);
+  });
+
+  auto* costs = bench->add_subcommand("costs", "Print the declared cost of every kernel (rounds, bytes per party) "
+                                               "as a markdown table, evaluated at n elements");
+  auto n = std::make_shared<int64_t>(1 << 20);
+  costs->add_option("-n,--elements", *n, "Element count to evaluate the formulas at")->check(CLI::PositiveNumber);
+  costs->callback([n] { bench::print_cost_table(*n); });
+
+  auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "
+                                             "reference, both rings");
+  auto reps = std::make_shared<int>(3);
+  gemm->add_option("--runs", *reps, "Runs per shape; medians are shown")->check(CLI::Range(1, 50));
+  gemm->callback([reps] { bench::print_gemm_table(*reps); });
+}
+
+}  // namespace veil::app

@@ -1,0 +1,56 @@
+#include "cost_table.h"
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "veil/mpc/arithmetic.h"
+#include "veil/mpc/boolean.h"
+#include "veil/mpc/io.h"
+
+namespace veil::bench {
+
+namespace {
+struct Row {
+  const char* kernel;
+  const char* note;
+  std::function<mpc::Cost(int64_t)> fm32, fm64;
+};
+#define ROW(name, note, expr32, expr64) Row{name, note, [](int64_t n) { return expr32; }, [](int64_t n) { return expr64; }}
+}  // namespace
+
+void print_cost_table(int64_t n) {
+  using namespace mpc;
+  const std::vector<Row> rows = {
+      ROW("share_input", "owner sends the third component to both peers", cost_share_input<uint32_t>(n), cost_share_input<uint64_t>(n)),
+      ROW("reveal_to", "one party sends the missing component", cost_reveal_to<uint32_t>(n), cost_reveal_to<uint64_t>(n)),
+      ROW("reveal_all", "each party sends one component", cost_reveal_all<uint32_t>(n), cost_reveal_all<uint64_t>(n)),
+      ROW("mul_aa", "cross terms + PRF zero share, reshare", cost_mul_aa<uint32_t>(n), cost_mul_aa<uint64_t>(n)),
+      ROW("matmul_aa", "n = output elements", cost_matmul_aa<uint32_t>(n), cost_matmul_aa<uint64_t>(n)),
+      ROW("trunc_a", "P2-assisted, exact ±1 ulp", cost_trunc_a<uint32_t>(n), cost_trunc_a<uint64_t>(n)),
+      ROW("and_bb", "n words", cost_and_bb<uint32_t>(n), cost_and_bb<uint64_t>(n)),
+      ROW("a2b", "carry-save + Kogge–Stone", cost_a2b<uint32_t>(n), cost_a2b<uint64_t>(n)),
+      ROW("bit2a", "3-party OT bit injection", cost_bit2a<uint32_t>(n), cost_bit2a<uint64_t>(n)),
+      ROW("b2a", "k bit injections", cost_b2a<uint32_t>(n, 32), cost_b2a<uint64_t>(n, 64)),
+      ROW("msb_a", "= a2b", cost_msb_a<uint32_t>(n), cost_msb_a<uint64_t>(n)),
+      ROW("ltz_a", "msb_a + bit2a", cost_ltz_a<uint32_t>(n), cost_ltz_a<uint64_t>(n)),
+      ROW("lt_aa", "= ltz_a(x − y)", cost_lt_aa<uint32_t>(n), cost_lt_aa<uint64_t>(n)),
+      ROW("eq_aa", "input + AND tree + bit2a", cost_eq_aa<uint32_t>(n), cost_eq_aa<uint64_t>(n)),
+      ROW("select_a", "= mul_aa", cost_select_a<uint32_t>(n), cost_select_a<uint64_t>(n)),
+  };
+  std::printf("Declared costs at n = %lld elements (bytes per element in brackets).\n\n", static_cast<long long>(n));
+  std::printf("| kernel | FM32 rounds | FM32 busiest party | FM32 all parties | FM64 rounds | FM64 busiest party | FM64 all parties | protocol |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---|\n");
+  for (const Row& r : rows) {
+    Cost a = r.fm32(n), b = r.fm64(n);
+    auto per = [n](int64_t bytes) { return double(bytes) / double(n); };
+    std::printf("| %s | %lld | %lld [%.0f] | %lld [%.0f] | %lld | %lld [%.0f] | %lld [%.0f] | %s |\n", r.kernel,
+                static_cast<long long>(a.rounds), static_cast<long long>(a.bytes_max), per(a.bytes_max),
+                static_cast<long long>(a.bytes_total), per(a.bytes_total), static_cast<long long>(b.rounds),
+                static_cast<long long>(b.bytes_max), per(b.bytes_max), static_cast<long long>(b.bytes_total),
+                per(b.bytes_total), r.note);
+  }
+}
+
+}  // namespace veil::bench

@@ -1,0 +1,47 @@
+#include "veil/core/gemm.h"
+
+#include <algorithm>
+
+namespace veil {
+
+template <class T>
+void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
+  constexpr int64_t kc = 256;  // depth of a block (rows of B kept hot)
+  constexpr int64_t nc = 512;  // width of a block (columns of C/B)
+  constexpr int64_t mc = 64;
+  for (int64_t j0 = 0; j0 < n; j0 += nc) {
+    const int64_t jn = std::min(nc, n - j0);
+    for (int64_t p0 = 0; p0 < k; p0 += kc) {
+      const int64_t pk = std::min(kc, k - p0);
+      for (int64_t i0 = 0; i0 < m; i0 += mc) {
+        const int64_t im = std::min(mc, m - i0);
+        for (int64_t i = i0; i < i0 + im; ++i) {
+          T* __restrict crow = c + i * n + j0;
+          const T* arow = a + i * k;
+          for (int64_t p = p0; p < p0 + pk; ++p) {
+            const T av = arow[p];
+            const T* __restrict brow = b + p * n + j0;
+            for (int64_t j = 0; j < jn; ++j) crow[j] += av * brow[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += a[i * k + p] * b[p * n + j];
+      c[i * n + j] += acc;
+    }
+}
+
+template void gemm_acc<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
+template void gemm_acc<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
+template void gemm_naive<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
+template void gemm_naive<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
+
+}  // namespace veil

@@ -1,0 +1,16 @@
+// Local ring GEMM: C (M,N) += A (M,K) · B (K,N), row-major, arithmetic mod 2^k (unsigned wrap).
+// Cache-blocked i-k-j loops over a packed panel of B; the inner loop is a contiguous
+// multiply-add the compiler vectorises (AVX-512DQ vpmullq for 64-bit lanes where present).
+#pragma once
+#include <cstdint>
+
+namespace veil {
+
+template <class T>
+void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);
+
+// The textbook triple loop (i, j, k), kept as the reference the benchmark compares against.
+template <class T>
+void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);
+
+}  // namespace veil

@@ -1,0 +1,201 @@
+#include "veil/mpc/arithmetic.h"
+
+#include <stdexcept>
+
+#include "veil/core/gemm.h"
+#include "veil/mpc/instantiate.h"
+
+namespace veil::mpc {
+
+namespace {
+template <class T>
+void check_same_size(const AShare<T>& x, const AShare<T>& y, const char* op) {
+  if (x.size() != y.size())
+    throw std::invalid_argument(std::string(op) + ": operand shapes " + shape_str(x.shape) + " and " +
+                                shape_str(y.shape) + " differ");
+}
+template <class T>
+T at_or_scalar(const std::vector<T>& c, size_t i) { return c.size() == 1 ? c[0] : c[i]; }
+template <class T>
+void check_public(const AShare<T>& x, const std::vector<T>& c, const char* op) {
+  if (c.size() != 1 && c.size() != x.size())
+    throw std::invalid_argument(std::string(op) + ": public operand has " + std::to_string(c.size()) +
+                                " elements, expected 1 or " + std::to_string(x.size()));
+}
+}  // namespace
+
+template <class T> AShare<T> add_aa(const AShare<T>& x, const AShare<T>& y) {
+  check_same_size(x, y, "add_aa");
+  AShare<T> z(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = x.s0[i] + y.s0[i], z.s1[i] = x.s1[i] + y.s1[i];
+  return z;
+}
+template <class T> AShare<T> sub_aa(const AShare<T>& x, const AShare<T>& y) {
+  check_same_size(x, y, "sub_aa");
+  AShare<T> z(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = x.s0[i] - y.s0[i], z.s1[i] = x.s1[i] - y.s1[i];
+  return z;
+}
+template <class T> AShare<T> neg_a(const AShare<T>& x) {
+  AShare<T> z(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = T(0) - x.s0[i], z.s1[i] = T(0) - x.s1[i];
+  return z;
+}
+template <class T> AShare<T> add_ap(Context& ctx, const AShare<T>& x, const std::vector<T>& c) {
+  check_public(x, c, "add_ap");
+  AShare<T> z = x;  // the constant goes into component 0: s0 of party 0, s1 of party 2
+  if (ctx.id() == 0) for (size_t i = 0; i < z.size(); ++i) z.s0[i] += at_or_scalar(c, i);
+  if (ctx.id() == 2) for (size_t i = 0; i < z.size(); ++i) z.s1[i] += at_or_scalar(c, i);
+  return z;
+}
+template <class T> AShare<T> mul_ap(const AShare<T>& x, const std::vector<T>& c) {
+  check_public(x, c, "mul_ap");
+  AShare<T> z(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) {
+    T v = at_or_scalar(c, i);
+    z.s0[i] = x.s0[i] * v, z.s1[i] = x.s1[i] * v;
+  }
+  return z;
+}
+template <class T> AShare<T> shl_a(const AShare<T>& x, int bits) {
+  AShare<T> z(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = T(x.s0[i] << bits), z.s1[i] = T(x.s1[i] << bits);
+  return z;
+}
+
+// z_i = x_i·y_i + x_i·y_{i+1} + x_{i+1}·y_i + α_i with α a PRF zero-sharing; z_i goes to party i−1.
+template <class T> AShare<T> mul_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
+  check_same_size(x, y, "mul_aa");
+  net::Link::Scope scope(ctx.link(), "mul_aa");
+  const size_t n = x.size();
+  AShare<T> z(x.shape);
+  ctx.prg_next().fill(z.s0.data(), n * sizeof(T));
+  std::vector<T> b = ctx.prg_prev().draw<T>(n);
+  for (size_t i = 0; i < n; ++i)
+    z.s0[i] += x.s0[i] * (y.s0[i] + y.s1[i]) + x.s1[i] * y.s0[i] - b[i];
+  ctx.link().send(ctx.prev(), z.s0);
+  ctx.link().recv(ctx.next(), z.s1);
+  return z;
+}
+template <class T> Cost cost_mul_aa(int64_t n) {
+  const int64_t e = sizeof(T);
+  return {1, n * e, 3 * n * e};
+}
+
+// X (B?,M,K) · Y (B?,K,N) -> (B?,M,N); two local GEMMs per party: x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
+template <class T> AShare<T> matmul_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
+  const size_t r = x.shape.size();
+  if (r < 2 || r > 3 || y.shape.size() != r || x.shape[r - 1] != y.shape[r - 2] ||
+      (r == 3 && x.shape[0] != y.shape[0]))
+    throw std::invalid_argument("matmul_aa: cannot multiply " + shape_str(x.shape) + " by " + shape_str(y.shape));
+  net::Link::Scope scope(ctx.link(), "matmul_aa");
+  const int64_t batch = r == 3 ? x.shape[0] : 1, m = x.shape[r - 2], k = x.shape[r - 1], n = y.shape[r - 1];
+  Shape out_shape = r == 3 ? Shape{batch, m, n} : Shape{m, n};
+  AShare<T> z(out_shape);
+  const size_t outs = z.size();
+  ctx.prg_next().fill(z.s0.data(), outs * sizeof(T));
+  std::vector<T> b = ctx.prg_prev().draw<T>(outs);
+  for (size_t i = 0; i < outs; ++i) z.s0[i] -= b[i];
+  std::vector<T> ysum(y.size());
+  for (size_t i = 0; i < y.size(); ++i) ysum[i] = y.s0[i] + y.s1[i];
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const T* x0 = x.s0.data() + bi * m * k;
+    const T* x1 = x.s1.data() + bi * m * k;
+    T* zz = z.s0.data() + bi * m * n;
+    gemm_acc(x0, ysum.data() + bi * k * n, zz, m, k, n);
+    gemm_acc(x1, y.s0.data() + bi * k * n, zz, m, k, n);
+  }
+  ctx.link().send(ctx.prev(), z.s0);
+  ctx.link().recv(ctx.next(), z.s1);
+  return z;
+}
+template <class T> Cost cost_matmul_aa(int64_t outputs) { return cost_mul_aa<T>(outputs); }
+
+// See arithmetic.h. Roles: P2 helps (knows r); P0 and P1 open c = x + 2^(k−2) + r.
+// PRG streams: s_2 (P2.next = P0.prev) gives r0, the 2-of-2 shares for P0, and y0;
+//              s_1 (P1.next = P2.prev) gives r1 and y2.
+template <class T> AShare<T> trunc_a(Context& ctx, const AShare<T>& x, int d) {
+  constexpr int k = int(sizeof(T) * 8);
+  if (d < 0 || d > k - 2) throw std::invalid_argument("trunc_a: shift out of range");
+  net::Link::Scope scope(ctx.link(), "trunc_a");
+  const size_t n = x.size();
+  const T low_mask = (T(1) << (k - 1)) - 1;
+  const T offset = T(1) << (k - 2);
+  AShare<T> y(x.shape);
+  net::Link& link = ctx.link();
+  if (ctx.id() == 2) {
+    std::vector<T> r0 = ctx.prg_next().draw<T>(n), r1 = ctx.prg_prev().draw<T>(n);
+    std::vector<T> m0 = ctx.prg_next().draw<T>(n), q0 = ctx.prg_next().draw<T>(n);
+    std::vector<T> to_p1(2 * n);  // [msb(r) − m0 | ⌊r_low/2^d⌋ − q0]
+    for (size_t i = 0; i < n; ++i) {
+      T r = r0[i] + r1[i];
+      to_p1[i] = (r >> (k - 1)) - m0[i];
+      to_p1[n + i] = ((r & low_mask) >> d) - q0[i];
+    }
+    link.send(1, to_p1);
+    y.s1 = ctx.prg_next().draw<T>(n);  // y0
+    y.s0 = ctx.prg_prev().draw<T>(n);  // y2
+    return y;
+  }
+  // P0 and P1: 2-of-2 shares (msb_j, q_j) of r's top bit and of ⌊r_low/2^d⌋.
+  std::vector<T> mine(n), msb(n), q(n), mask(n);
+  if (ctx.id() == 0) {
+    std::vector<T> r0 = ctx.prg_prev().draw<T>(n);
+    msb = ctx.prg_prev().draw<T>(n), q = ctx.prg_prev().draw<T>(n);
+    mask = ctx.prg_prev().draw<T>(n);  // y0
+    for (size_t i = 0; i < n; ++i) mine[i] = x.s0[i] + x.s1[i] + offset + r0[i];
+    link.send(1, mine);
+  } else {
+    std::vector<T> r1 = ctx.prg_next().draw<T>(n);
+    mask = ctx.prg_next().draw<T>(n);  // y2
+    for (size_t i = 0; i < n; ++i) mine[i] = x.s1[i] + r1[i];
+    link.send(0, mine);
+    std::vector<T> from_p2(2 * n);
+    link.recv(2, from_p2);
+    std::copy(from_p2.begin(), from_p2.begin() + long(n), msb.begin());
+    std::copy(from_p2.begin() + long(n), from_p2.end(), q.begin());
+  }
+  std::vector<T> other(n);
+  link.recv(1 - ctx.id(), other);
+  const bool p0 = ctx.id() == 0;
+  const T result_offset = T(1) << (k - 2 - d);
+  std::vector<T> part(n);  // this party's additive share of the result, minus its mask
+  for (size_t i = 0; i < n; ++i) {
+    const T c = mine[i] + other[i];
+    const T c_msb = c >> (k - 1);
+    const T cq = (c & low_mask) >> d;
+    // wrap bit w = c_msb ⊕ r_msb = c_msb + r_msb·(1 − 2·c_msb)
+    const T w = (p0 ? c_msb : T(0)) + msb[i] * (T(1) - T(2) * c_msb);
+    T v = (p0 ? cq - result_offset : T(0)) - q[i] + T(w << (k - 1 - d));
+    part[i] = v - mask[i];
+  }
+  link.send(1 - ctx.id(), part);
+  link.recv(1 - ctx.id(), other);
+  std::vector<T> y1(n);
+  for (size_t i = 0; i < n; ++i) y1[i] = part[i] + other[i];
+  if (p0) y.s0 = std::move(mask), y.s1 = std::move(y1);
+  else y.s0 = std::move(y1), y.s1 = std::move(mask);
+  return y;
+}
+template <class T> Cost cost_trunc_a(int64_t n) {
+  const int64_t e = sizeof(T);
+  return {2, 2 * n * e, 6 * n * e};
+}
+
+#define INST(T)                                                                           \
+  template AShare<T> add_aa(const AShare<T>&, const AShare<T>&);                          \
+  template AShare<T> sub_aa(const AShare<T>&, const AShare<T>&);                          \
+  template AShare<T> neg_a(const AShare<T>&);                                             \
+  template AShare<T> add_ap(Context&, const AShare<T>&, const std::vector<T>&);           \
+  template AShare<T> mul_ap(const AShare<T>&, const std::vector<T>&);                     \
+  template AShare<T> shl_a(const AShare<T>&, int);                                        \
+  template AShare<T> mul_aa(Context&, const AShare<T>&, const AShare<T>&);                \
+  template Cost cost_mul_aa<T>(int64_t);                                                  \
+  template AShare<T> matmul_aa(Context&, const AShare<T>&, const AShare<T>&);             \
+  template Cost cost_matmul_aa<T>(int64_t);                                               \
+  template AShare<T> trunc_a(Context&, const AShare<T>&, int);                            \
+  template Cost cost_trunc_a<T>(int64_t);
+VEIL_FOR_RINGS(INST)
+#undef INST
+
+}  // namespace veil::mpc

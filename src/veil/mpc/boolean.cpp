@@ -1,0 +1,303 @@
+#include "veil/mpc/boolean.h"
+
+#include <stdexcept>
+
+#include "veil/mpc/arithmetic.h"
+#include "veil/mpc/instantiate.h"
+
+namespace veil::mpc {
+
+namespace {
+template <class T> constexpr int kbits = int(sizeof(T) * 8);
+template <class T> T low_mask(int nbits) { return nbits >= kbits<T> ? T(~T(0)) : T((T(1) << nbits) - 1); }
+
+// Concatenate / split helpers so that independent ANDs share one round.
+template <class T> BShare<T> concat(const BShare<T>& a, const BShare<T>& b) {
+  BShare<T> c({int64_t(a.size() + b.size())}, std::max(a.nbits, b.nbits));
+  std::copy(a.s0.begin(), a.s0.end(), c.s0.begin());
+  std::copy(b.s0.begin(), b.s0.end(), c.s0.begin() + long(a.size()));
+  std::copy(a.s1.begin(), a.s1.end(), c.s1.begin());
+  std::copy(b.s1.begin(), b.s1.end(), c.s1.begin() + long(a.size()));
+  return c;
+}
+template <class T> BShare<T> slice(const BShare<T>& a, size_t lo, size_t n, const Shape& shape) {
+  BShare<T> c(shape, a.nbits);
+  std::copy(a.s0.begin() + long(lo), a.s0.begin() + long(lo + n), c.s0.begin());
+  std::copy(a.s1.begin() + long(lo), a.s1.begin() + long(lo + n), c.s1.begin());
+  return c;
+}
+// The arithmetic component x_j as a boolean sharing of its own (only component j non-zero).
+template <class T> BShare<T> component_as_b(Context& ctx, const AShare<T>& x, int j) {
+  BShare<T> b(x.shape, kbits<T>);
+  if (ctx.id() == j) b.s0 = x.s0;
+  if (ctx.id() == (j + 2) % 3) b.s1 = x.s1;  // party j−1 holds x_j as its second component
+  return b;
+}
+}  // namespace
+
+template <class T> BShare<T> xor_bb(const BShare<T>& x, const BShare<T>& y) {
+  if (x.size() != y.size()) throw std::invalid_argument("xor_bb: operand sizes differ");
+  BShare<T> z(x.shape, std::max(x.nbits, y.nbits));
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = x.s0[i] ^ y.s0[i], z.s1[i] = x.s1[i] ^ y.s1[i];
+  return z;
+}
+template <class T> BShare<T> xor_bp(Context& ctx, const BShare<T>& x, T c) {
+  BShare<T> z = x;  // the constant goes into component 0
+  if (ctx.id() == 0) for (auto& v : z.s0) v ^= c;
+  if (ctx.id() == 2) for (auto& v : z.s1) v ^= c;
+  return z;
+}
+template <class T> BShare<T> not_b(Context& ctx, const BShare<T>& x) { return xor_bp(ctx, x, low_mask<T>(x.nbits)); }
+template <class T> BShare<T> shr_b(const BShare<T>& x, int bits) {
+  BShare<T> z(x.shape, std::max(0, x.nbits - bits));
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = x.s0[i] >> bits, z.s1[i] = x.s1[i] >> bits;
+  return z;
+}
+template <class T> BShare<T> shl_b(const BShare<T>& x, int bits) {
+  BShare<T> z(x.shape, std::min(kbits<T>, x.nbits + bits));
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] = T(x.s0[i] << bits), z.s1[i] = T(x.s1[i] << bits);
+  return z;
+}
+template <class T> BShare<T> and_bp(const BShare<T>& x, T mask) {
+  BShare<T> z = x;
+  for (size_t i = 0; i < x.size(); ++i) z.s0[i] &= mask, z.s1[i] &= mask;
+  return z;
+}
+
+// z_i = x_i&y_i ^ x_i&y_{i+1} ^ x_{i+1}&y_i ^ α_i, α a PRF zero-sharing; z_i goes to party i−1.
+template <class T> BShare<T> and_bb(Context& ctx, const BShare<T>& x, const BShare<T>& y) {
+  if (x.size() != y.size()) throw std::invalid_argument("and_bb: operand sizes differ");
+  net::Link::Scope scope(ctx.link(), "and_bb");
+  const size_t n = x.size();
+  BShare<T> z(x.shape, std::max(x.nbits, y.nbits));
+  ctx.prg_next().fill(z.s0.data(), n * sizeof(T));
+  std::vector<T> b = ctx.prg_prev().draw<T>(n);
+  for (size_t i = 0; i < n; ++i) z.s0[i] ^= (x.s0[i] & (y.s0[i] ^ y.s1[i])) ^ (x.s1[i] & y.s0[i]) ^ b[i];
+  ctx.link().send(ctx.prev(), z.s0);
+  ctx.link().recv(ctx.next(), z.s1);
+  return z;
+}
+template <class T> Cost cost_and_bb(int64_t n) {
+  const int64_t e = sizeof(T);
+  return {1, n * e, 3 * n * e};
+}
+
+template <class T> BShare<T> a2b(Context& ctx, const AShare<T>& x) {
+  net::Link::Scope scope(ctx.link(), "a2b");
+  const size_t n = x.size();
+  const Shape flat{int64_t(n)};
+  BShare<T> a = component_as_b(ctx, x, 0), b = component_as_b(ctx, x, 1), c = component_as_b(ctx, x, 2);
+  // Carry-save layer: a + b + c = s + 2·maj(a, b, c), maj = ((a^c) & (b^c)) ^ c.
+  BShare<T> s = xor_bb(xor_bb(a, b), c);
+  BShare<T> carry = shl_b(xor_bb(and_bb(ctx, xor_bb(a, c), xor_bb(b, c)), c), 1);
+  carry.nbits = kbits<T>;
+  // Kogge–Stone prefix over (generate g, propagate p) of s + carry.
+  BShare<T> p0 = xor_bb(s, carry);
+  BShare<T> g = and_bb(ctx, s, carry), p = p0;
+  constexpr int levels = ceil_log2(kbits<T>);
+  for (int lv = 0; lv < levels; ++lv) {
+    const int sh = 1 << lv;
+    if (lv + 1 < levels) {  // g ^= p & (g << sh); p &= p << sh — one round for both
+      BShare<T> both = and_bb(ctx, concat(p, p), concat(shl_b(g, sh), shl_b(p, sh)));
+      g = xor_bb(g, slice(both, 0, n, flat));
+      p = slice(both, n, n, flat);
+    } else {
+      g = xor_bb(g, and_bb(ctx, p, shl_b(g, sh)));
+    }
+  }
+  BShare<T> sum = xor_bb(p0, shl_b(g, 1));
+  sum.shape = x.shape;
+  sum.nbits = kbits<T>;
+  return sum;
+}
+template <class T> Cost cost_a2b(int64_t n) {
+  const int64_t lg = ceil_log2(kbits<T>);
+  return cost_and_bb<T>(n) * (2 * lg + 1) + Cost{2 + lg - (2 * lg + 1), 0, 0};
+}
+
+// Bit injection by three-party OT. u = b0 ^ b1 (known to P0), v = b2 (known to P1 and P2).
+// Result components: R0 (from s_2, P2/P0), R1 (from s_0, P0/P1), m_v = (u ^ v) − R0 − R1 (P1/P2).
+// P0 sends (m_0 + w_0, m_1 + w_1) to P1 with masks w from s_2 (P2 sends P1 w_v), and the same to
+// P2 with masks w' from s_0 (P1 sends P2 w'_v).
+template <class T> static AShare<T> bit2a_flat(Context& ctx, const std::vector<T>& s0, const std::vector<T>& s1, const Shape& shape) {
+  const size_t n = s0.size();
+  AShare<T> out(shape);
+  net::Link& link = ctx.link();
+  switch (ctx.id()) {
+    case 0: {
+      std::vector<T> r0 = ctx.prg_prev().draw<T>(n), w = ctx.prg_prev().draw<T>(2 * n);
+      std::vector<T> r1 = ctx.prg_next().draw<T>(n), w2 = ctx.prg_next().draw<T>(2 * n);
+      std::vector<T> to1(2 * n), to2(2 * n);
+      for (size_t i = 0; i < n; ++i) {
+        const T u = (s0[i] ^ s1[i]) & 1;
+        for (T j = 0; j < 2; ++j) {
+          const T m = (u ^ j) - r0[i] - r1[i];
+          to1[2 * i + j] = m + w[2 * i + j];
+          to2[2 * i + j] = m + w2[2 * i + j];
+        }
+      }
+      link.send(1, to1);
+      link.send(2, to2);
+      out.s0 = std::move(r0), out.s1 = std::move(r1);
+      break;
+    }
+    case 1: {  // v = s1 (component 2); masks w' from s_0 via prg_prev
+      std::vector<T> r1 = ctx.prg_prev().draw<T>(n), w2 = ctx.prg_prev().draw<T>(2 * n);
+      std::vector<T> pick(n);
+      for (size_t i = 0; i < n; ++i) pick[i] = w2[2 * i + (s1[i] & 1)];
+      link.send(2, pick);
+      std::vector<T> from0(2 * n), mask(n);
+      link.recv(0, from0);
+      link.recv(2, mask);
+      out.s0 = std::move(r1);
+      for (size_t i = 0; i < n; ++i) out.s1[i] = from0[2 * i + (s1[i] & 1)] - mask[i];
+      break;
+    }
+    default: {  // P2: v = s0 (component 2); masks w from s_2 via prg_next
+      std::vector<T> r0 = ctx.prg_next().draw<T>(n), w = ctx.prg_next().draw<T>(2 * n);
+      std::vector<T> pick(n);
+      for (size_t i = 0; i < n; ++i) pick[i] = w[2 * i + (s0[i] & 1)];
+      link.send(1, pick);
+      std::vector<T> from0(2 * n), mask(n);
+      link.recv(0, from0);
+      link.recv(1, mask);
+      out.s1 = std::move(r0);
+      for (size_t i = 0; i < n; ++i) out.s0[i] = from0[2 * i + (s0[i] & 1)] - mask[i];
+    }
+  }
+  return out;
+}
+
+template <class T> AShare<T> bit2a(Context& ctx, const BShare<T>& b) {
+  net::Link::Scope scope(ctx.link(), "bit2a");
+  return bit2a_flat<T>(ctx, b.s0, b.s1, b.shape);
+}
+template <class T> Cost cost_bit2a(int64_t n) {
+  const int64_t e = sizeof(T);
+  return {1, 4 * n * e, 6 * n * e};
+}
+
+template <class T> std::vector<AShare<T>> bits2a(Context& ctx, const BShare<T>& b, int lo, int hi) {
+  if (lo < 0 || hi > kbits<T> || lo > hi) throw std::invalid_argument("bits2a: bad bit range");
+  net::Link::Scope scope(ctx.link(), "bit2a");
+  const size_t n = b.size(), nb = size_t(hi - lo);
+  std::vector<T> s0(n * nb), s1(n * nb);
+  for (size_t j = 0; j < nb; ++j)
+    for (size_t i = 0; i < n; ++i) s0[j * n + i] = b.s0[i] >> (lo + int(j)), s1[j * n + i] = b.s1[i] >> (lo + int(j));
+  AShare<T> all = bit2a_flat<T>(ctx, s0, s1, {int64_t(n * nb)});
+  std::vector<AShare<T>> out(nb, AShare<T>(b.shape));
+  for (size_t j = 0; j < nb; ++j)
+    for (size_t i = 0; i < n; ++i) out[j].s0[i] = all.s0[j * n + i], out[j].s1[i] = all.s1[j * n + i];
+  return out;
+}
+
+template <class T> AShare<T> b2a(Context& ctx, const BShare<T>& b) {
+  net::Link::Scope scope(ctx.link(), "b2a");
+  std::vector<AShare<T>> bits = bits2a(ctx, b, 0, b.nbits);
+  AShare<T> out(b.shape);
+  for (int j = 0; j < b.nbits; ++j)
+    for (size_t i = 0; i < out.size(); ++i)
+      out.s0[i] += T(bits[size_t(j)].s0[i] << j), out.s1[i] += T(bits[size_t(j)].s1[i] << j);
+  return out;
+}
+template <class T> Cost cost_b2a(int64_t n, int nbits) { return cost_bit2a<T>(n * nbits); }
+
+template <class T> BShare<T> msb_a(Context& ctx, const AShare<T>& x) {
+  net::Link::Scope scope(ctx.link(), "msb_a");
+  return shr_b(a2b(ctx, x), kbits<T> - 1);
+}
+template <class T> Cost cost_msb_a(int64_t n) { return cost_a2b<T>(n); }
+
+template <class T> AShare<T> ltz_a(Context& ctx, const AShare<T>& x) {
+  net::Link::Scope scope(ctx.link(), "ltz_a");
+  return bit2a(ctx, msb_a(ctx, x));
+}
+template <class T> Cost cost_ltz_a(int64_t n) { return cost_msb_a<T>(n) + cost_bit2a<T>(n); }
+
+template <class T> AShare<T> lt_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
+  return ltz_a(ctx, sub_aa(x, y));
+}
+template <class T> Cost cost_lt_aa(int64_t n) { return cost_ltz_a<T>(n); }
+
+template <class T> static AShare<T> eq_zero(Context& ctx, const AShare<T>& z) {
+  const size_t n = z.size();
+  net::Link& link = ctx.link();
+  // P0 boolean-shares a = z0 + z1: components 0 (s_2) and 1 (s_0) from PRGs, component 2 sent.
+  // b = −z2 is component 2 of a free sharing (P1: s1, P2: s0).
+  BShare<T> t(z.shape, kbits<T>);
+  if (ctx.id() == 0) {
+    t.s0 = ctx.prg_prev().draw<T>(n);
+    t.s1 = ctx.prg_next().draw<T>(n);
+    std::vector<T> c2(n);
+    for (size_t i = 0; i < n; ++i) c2[i] = (z.s0[i] + z.s1[i]) ^ t.s0[i] ^ t.s1[i];
+    link.send(1, c2);
+    link.send(2, c2);
+  } else if (ctx.id() == 1) {
+    t.s0 = ctx.prg_prev().draw<T>(n);
+    std::vector<T> c2(n);
+    link.recv(0, c2);
+    for (size_t i = 0; i < n; ++i) t.s1[i] = c2[i] ^ T(T(0) - z.s1[i]);
+  } else {
+    t.s1 = ctx.prg_next().draw<T>(n);
+    std::vector<T> c2(n);
+    link.recv(0, c2);
+    for (size_t i = 0; i < n; ++i) t.s0[i] = c2[i] ^ T(T(0) - z.s0[i]);
+  }
+  // t = a ^ b is zero iff z == 0: AND-reduce the complement's bits into bit 0.
+  BShare<T> e = not_b(ctx, t);
+  for (int sh = kbits<T> / 2; sh >= 1; sh /= 2) e = and_bb(ctx, e, shr_b(e, sh));
+  return bit2a(ctx, e);
+}
+
+template <class T> AShare<T> eq_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
+  net::Link::Scope scope(ctx.link(), "eq_aa");
+  return eq_zero(ctx, sub_aa(x, y));
+}
+template <class T> AShare<T> eq_ap(Context& ctx, const AShare<T>& x, const std::vector<T>& c) {
+  net::Link::Scope scope(ctx.link(), "eq_aa");
+  std::vector<T> neg(c.size());
+  for (size_t i = 0; i < c.size(); ++i) neg[i] = T(0) - c[i];
+  return eq_zero(ctx, add_ap(ctx, x, neg));
+}
+template <class T> Cost cost_eq_aa(int64_t n) {
+  const int64_t e = sizeof(T), lg = ceil_log2(kbits<T>);
+  return Cost{1, 2 * n * e, 2 * n * e} + cost_and_bb<T>(n) * lg + cost_bit2a<T>(n);
+}
+
+template <class T> AShare<T> select_a(Context& ctx, const AShare<T>& b, const AShare<T>& x, const AShare<T>& y) {
+  net::Link::Scope scope(ctx.link(), "select_a");
+  return add_aa(y, mul_aa(ctx, b, sub_aa(x, y)));
+}
+template <class T> Cost cost_select_a(int64_t n) { return cost_mul_aa<T>(n); }
+
+#define INST(T)                                                                               \
+  template BShare<T> xor_bb(const BShare<T>&, const BShare<T>&);                              \
+  template BShare<T> xor_bp(Context&, const BShare<T>&, T);                                   \
+  template BShare<T> not_b(Context&, const BShare<T>&);                                       \
+  template BShare<T> shr_b(const BShare<T>&, int);                                            \
+  template BShare<T> shl_b(const BShare<T>&, int);                                            \
+  template BShare<T> and_bp(const BShare<T>&, T);                                             \
+  template BShare<T> and_bb(Context&, const BShare<T>&, const BShare<T>&);                    \
+  template Cost cost_and_bb<T>(int64_t);                                                      \
+  template BShare<T> a2b(Context&, const AShare<T>&);                                         \
+  template Cost cost_a2b<T>(int64_t);                                                         \
+  template AShare<T> bit2a(Context&, const BShare<T>&);                                       \
+  template Cost cost_bit2a<T>(int64_t);                                                       \
+  template std::vector<AShare<T>> bits2a(Context&, const BShare<T>&, int, int);               \
+  template AShare<T> b2a(Context&, const BShare<T>&);                                         \
+  template Cost cost_b2a<T>(int64_t, int);                                                    \
+  template BShare<T> msb_a(Context&, const AShare<T>&);                                       \
+  template Cost cost_msb_a<T>(int64_t);                                                       \
+  template AShare<T> ltz_a(Context&, const AShare<T>&);                                       \
+  template Cost cost_ltz_a<T>(int64_t);                                                       \
+  template AShare<T> lt_aa(Context&, const AShare<T>&, const AShare<T>&);                     \
+  template Cost cost_lt_aa<T>(int64_t);                                                       \
+  template AShare<T> eq_aa(Context&, const AShare<T>&, const AShare<T>&);                     \
+  template AShare<T> eq_ap(Context&, const AShare<T>&, const std::vector<T>&);                \
+  template Cost cost_eq_aa<T>(int64_t);                                                       \
+  template AShare<T> select_a(Context&, const AShare<T>&, const AShare<T>&, const AShare<T>&); \
+  template Cost cost_select_a<T>(int64_t);
+VEIL_FOR_RINGS(INST)
+#undef INST
+
+}  // namespace veil::mpc

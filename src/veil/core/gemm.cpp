@@ -30,6 +30,29 @@ void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
 }
 
 template <class T>
+void gemm2_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n) {
+  constexpr int64_t kc = 128, nc = 512, mc = 64;
+  for (int64_t j0 = 0; j0 < n; j0 += nc) {
+    const int64_t jn = std::min(nc, n - j0);
+    for (int64_t p0 = 0; p0 < k; p0 += kc) {
+      const int64_t pk = std::min(kc, k - p0);
+      for (int64_t i0 = 0; i0 < m; i0 += mc) {
+        const int64_t im = std::min(mc, m - i0);
+        for (int64_t i = i0; i < i0 + im; ++i) {
+          T* __restrict crow = c + i * n + j0;
+          for (int64_t p = p0; p < p0 + pk; ++p) {
+            const T u = a1[i * k + p], v = a2[i * k + p];
+            const T* __restrict r1 = b1 + p * n + j0;
+            const T* __restrict r2 = b2 + p * n + j0;
+            for (int64_t j = 0; j < jn; ++j) crow[j] += u * r1[j] + v * r2[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
 void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -41,6 +64,8 @@ void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
 
 template void gemm_acc<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
 template void gemm_acc<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
+template void gemm2_acc<uint32_t>(const uint32_t*, const uint32_t*, const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
+template void gemm2_acc<uint64_t>(const uint64_t*, const uint64_t*, const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
 template void gemm_naive<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
 template void gemm_naive<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
 

@@ -9,6 +9,10 @@ namespace veil {
 template <class T>
 void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);
 
+// C += A1 · B1 + A2 · B2 in one pass over C (the two products of a replicated-share matmul).
+template <class T>
+void gemm2_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n);
+
 // The textbook triple loop (i, j, k), kept as the reference the benchmark compares against.
 template <class T>
 void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);

@@ -82,7 +82,7 @@ template <class T> Cost cost_mul_aa(int64_t n) {
   return {1, n * e, 3 * n * e};
 }
 
-// X (B?,M,K) · Y (B?,K,N) -> (B?,M,N); two local GEMMs per party: x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
+// X (B?,M,K) · Y (B?,K,N) -> (B?,M,N); two local GEMMs per party, then one reshare round.
 template <class T> AShare<T> matmul_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
   const size_t r = x.shape.size();
   if (r < 2 || r > 3 || y.shape.size() != r || x.shape[r - 1] != y.shape[r - 2] ||
@@ -96,14 +96,18 @@ template <class T> AShare<T> matmul_aa(Context& ctx, const AShare<T>& x, const A
   ctx.prg_next().fill(z.s0.data(), outs * sizeof(T));
   std::vector<T> b = ctx.prg_prev().draw<T>(outs);
   for (size_t i = 0; i < outs; ++i) z.s0[i] -= b[i];
-  std::vector<T> ysum(y.size());
-  for (size_t i = 0; i < y.size(); ++i) ysum[i] = y.s0[i] + y.s1[i];
+  // z_i = x_i·y_{i+1} + (x_i + x_{i+1})·y_i: the sum is formed on the smaller operand.
+  const bool sum_x = x.size() <= y.size();
+  const AShare<T>& summed = sum_x ? x : y;
+  std::vector<T> sum(summed.size());
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] = summed.s0[i] + summed.s1[i];
   for (int64_t bi = 0; bi < batch; ++bi) {
-    const T* x0 = x.s0.data() + bi * m * k;
-    const T* x1 = x.s1.data() + bi * m * k;
+    const size_t xo = size_t(bi * m * k), yo = size_t(bi * k * n);
     T* zz = z.s0.data() + bi * m * n;
-    gemm_acc(x0, ysum.data() + bi * k * n, zz, m, k, n);
-    gemm_acc(x1, y.s0.data() + bi * k * n, zz, m, k, n);
+    if (sum_x)  // x0·y1 + (x0 + x1)·y0
+      gemm2_acc(x.s0.data() + xo, y.s1.data() + yo, sum.data() + xo, y.s0.data() + yo, zz, m, k, n);
+    else        // x0·(y0 + y1) + x1·y0
+      gemm2_acc(x.s0.data() + xo, sum.data() + yo, x.s1.data() + xo, y.s0.data() + yo, zz, m, k, n);
   }
   ctx.link().send(ctx.prev(), z.s0);
   ctx.link().recv(ctx.next(), z.s1);

@@ -4,4 +4,6 @@
 
 namespace veil::app {
 void register_bench(CLI::App& app);
+void register_certs(CLI::App& app);
+void register_party(CLI::App& app);
 }  // namespace veil::app

@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "veil 0.1.0");
   veil::app::register_bench(app);
+  veil::app::register_certs(app);
+  veil::app::register_party(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

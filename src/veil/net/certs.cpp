@@ -1,20 +1,21 @@
 #include "veil/net/certs.h"
 
+#include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <memory>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <vector>
 
 namespace veil::net {
 
@@ -114,6 +115,11 @@ void write_party_certs(const std::filesystem::path& dir, const CertOptions& opt)
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create directory '" + dir.string() + "': " + ec.message());
+  std::vector<std::filesystem::path> files{dir / "ca.pem"};
+  for (int i = 0; i < 3; ++i) files.insert(files.end(), {party_cert_files(dir, i).cert, party_cert_files(dir, i).key});
+  for (const auto& f : files)  // refuse before writing anything: never leave a half-replaced set
+    if (!opt.overwrite && std::filesystem::exists(f, ec))
+      throw std::runtime_error("'" + f.string() + "' already exists (use --force to replace the set)");
   Key ca_key = new_key();
   Cert ca = make_cert(ca_key.get(), "veil-ca", nullptr, nullptr, opt.days);
   write_cert(dir / "ca.pem", ca.get(), opt.overwrite);

@@ -1,0 +1,114 @@
+// `veil party`: one of the three parties as its own OS process, linked to the other two over
+// TCP with TLS 1.3 (or plaintext on loopback with --insecure), running one job.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "veil/commands.h"
+#include "veil/mpc/context.h"
+#include "veil/net/link.h"
+#include "veil/net/tcp_transport.h"
+#include "veil/party_selftest.h"
+
+namespace veil::app {
+
+namespace {
+
+struct PartyArgs {
+  int id = -1;
+  std::string peers;
+  net::TlsFiles tls;
+  bool insecure = false;
+  int timeout_ms = 60000;
+  uint64_t max_frame_mib = 1024;
+  std::string job = "selftest";
+  uint64_t seed = 1;
+  int repeat = 1;
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+net::TcpOptions tcp_options(const PartyArgs& a, const std::array<net::Endpoint, 3>& peers) {
+  net::TcpOptions o;
+  o.tls = !a.insecure;
+  o.tls_files = a.tls;
+  o.setup_timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.max_frame_bytes = a.max_frame_mib << 20;
+  if (a.insecure) {
+    for (const net::Endpoint& e : peers)
+      if (!is_loopback(e.host))
+        throw std::invalid_argument("--insecure is for loopback experiments only, but peer " + e.str() +
+                                    " is not a loopback address: use TLS (--cert/--key/--ca)");
+  } else if (a.tls.cert.empty() || a.tls.key.empty() || a.tls.ca.empty()) {
+    throw std::invalid_argument("TLS needs --cert, --key and --ca (create them with `veil certs --out DIR`); "
+                                "--insecure runs plaintext TCP on loopback instead");
+  }
+  return o;
+}
+
+void run_party(const PartyArgs& a) {
+  std::array<net::Endpoint, 3> peers = net::parse_peers(a.peers);
+  net::TcpOptions opt = tcp_options(a, peers);
+  net::Link link(a.id, net::connect_tcp(a.id, peers, opt), net::LinkOptions{opt.setup_timeout});
+  std::fprintf(stderr, "veil party %d: connected to parties %d and %d (%s)\n", a.id, a.id == 0 ? 1 : 0, a.id == 2 ? 1 : 2,
+               a.insecure ? "plaintext TCP" : "TLS 1.3");
+  mpc::Context ctx(link);
+  std::string failure;
+  for (int r = 0; r < a.repeat && failure.empty(); ++r) failure = run_selftest(ctx, a.seed + uint64_t(r));
+  nlohmann::ordered_json summary{{"party", a.id}, {"ok", failure.empty()}, {"bytes_sent", link.total().bytes},
+                         {"rounds", link.total().rounds}};
+  std::printf("%s\n", summary.dump().c_str());
+  std::fflush(stdout);
+  if (!failure.empty())
+    throw std::runtime_error("party " + std::to_string(a.id) + ": selftest mismatch in " + failure);
+}
+
+}  // namespace
+
+void register_party(CLI::App& app) {
+  auto a = std::make_shared<PartyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "party", "Run one of the three parties as this process, linked to the others over TCP with TLS 1.3, "
+               "and run a job. Start all three (any order) with the same --peers and --seed.");
+  cmd->add_option("--id", a->id, "This party's id: 0, 1 or 2")->required()->check(CLI::Range(0, 2));
+  cmd->add_option("--peers", a->peers,
+                  "host:port of parties 0, 1 and 2, comma-separated; this party listens on its own entry")
+      ->required()
+      ->check([](const std::string& s) {
+        try {
+          net::parse_peers(s);
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      });
+  cmd->add_option("--cert", a->tls.cert, "This party's certificate (PEM, CN veil-party-<id>), from `veil certs`")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--key", a->tls.key, "This party's private key (PEM)")->check(CLI::ExistingFile);
+  cmd->add_option("--ca", a->tls.ca, "The CA certificate that signed all three parties' certificates")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--insecure", a->insecure,
+                "Plaintext TCP without authentication, for loopback experiments only (refused for other hosts)");
+  cmd->add_option("--timeout-ms", a->timeout_ms,
+                  "Longest wait for the connection setup and for any one message before giving up")
+      ->check(CLI::Range(1, 86400000))
+      ->capture_default_str();
+  cmd->add_option("--max-frame-mib", a->max_frame_mib, "Largest message accepted from a peer, in MiB")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--job", a->job,
+                  "What to run. selftest: secret-share inputs derived from --seed, run mul/matmul/trunc/ltz/eq "
+                  "on both rings, reveal and compare with plaintext; prints {party, ok, bytes_sent, rounds}")
+      ->check(CLI::IsMember({"selftest"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Public seed of the selftest inputs (the same on all parties)")
+      ->capture_default_str();
+  cmd->add_option("--repeat", a->repeat, "Run the selftest this many times (with seeds seed, seed+1, ...)")
+      ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
+  cmd->callback([a] { run_party(*a); });
+}
+
+}  // namespace veil::app

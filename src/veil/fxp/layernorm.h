@@ -1,0 +1,32 @@
+// Layer normalisation along the last axis.
+#pragma once
+#include <vector>
+
+#include "veil/mpc/context.h"
+#include "veil/mpc/share.h"
+
+namespace veil::fxp {
+
+using mpc::AShare;
+using mpc::Context;
+
+// y = (x − μ) / sqrt(σ² + eps) · gamma + beta along the last axis; x (..., C), gamma and beta (C)
+// shared (e.g. model weights held in shares).
+// Algorithm (PUMA, arXiv:2307.12533 §LayerNorm: rsqrt then a broadcast product):
+//   μ = Σx · round(2^s/C) / 2^s (one trunc_a; s = 30 on FM64, 14 on FM32);
+//   xc = x − μ; one mul_aa batch [xc·xc, xc·gamma]; one trunc_a batch gives Σxc² (summed before
+//   truncating) and xc·gamma; r = f_rsqrt(Σxc² + C·eps, scale = sqrt(C)) = 1/sqrt(σ² + eps)
+//   (the 1/C folds into the rsqrt's public constants); y = (xc·gamma)·r + beta (one mul_ff).
+// Input (FM64): |μ| < 2^14, C·σ² < 2^25. FM32 is coarse (8 fraction bits): |μ| < 2^8, C·σ² < 2^13.
+// Error model: |y − ref| ≲ |y|·2e−5 + |gamma|·2^−F·r + 2^−F; measured max abs error on rows of
+// 768 with σ² in [1e−2, 1e2] (FM64) is printed by tests/fxp/layernorm_test.cpp (target 1e−2).
+// Rounds: 2 + 3 + f_rsqrt (33) + 3 = 41 on FM64.
+template <class T>
+AShare<T> f_layernorm(Context& ctx, const AShare<T>& x, const AShare<T>& gamma, const AShare<T>& beta, double eps);
+
+// The same with public gamma and beta (xc·gamma is then a local product).
+template <class T>
+AShare<T> f_layernorm(Context& ctx, const AShare<T>& x, const std::vector<double>& gamma,
+                      const std::vector<double>& beta, double eps);
+
+}  // namespace veil::fxp

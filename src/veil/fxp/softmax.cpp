@@ -1,0 +1,43 @@
+#include "veil/fxp/softmax.h"
+
+#include <stdexcept>
+
+#include "veil/fxp/exp.h"
+#include "veil/fxp/fxp_mul.h"
+#include "veil/fxp/layout.h"
+#include "veil/fxp/max.h"
+#include "veil/fxp/reciprocal.h"
+#include "veil/mpc/arithmetic.h"
+#include "veil/mpc/instantiate.h"
+
+namespace veil::fxp {
+
+template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, SoftmaxOptions opt) {
+  net::Link::Scope scope(ctx.link(), "f_softmax");
+  if (x.shape.empty() || x.shape.back() <= 0) throw std::invalid_argument("f_softmax: empty last axis");
+  const int64_t n = x.shape.back();
+  AShare<T> xm = x;
+  if (opt.causal) {
+    if (x.shape.size() < 2) throw std::invalid_argument("f_softmax: a causal mask needs (..., Tq, Tk) scores");
+    const int64_t tq = x.shape[x.shape.size() - 2], tk = n;
+    std::vector<T> keep(x.size()), low(x.size());
+    const T neg = T(T(0) - (T(1) << (ring_bits<T> - 4)));  // −2^(k−4) as a ring value
+    for (size_t e = 0; e < x.size(); ++e) {
+      const int64_t j = int64_t(e) % tk, i = (int64_t(e) / tk) % tq;
+      const bool masked = j > i + (tk - tq);
+      keep[e] = masked ? 0 : 1;
+      low[e] = masked ? neg : 0;
+    }
+    xm = mpc::add_ap(ctx, mpc::mul_ap(x, keep), low);
+  }
+  AShare<T> m = max_last(ctx, xm);
+  AShare<T> e = f_exp(ctx, mpc::sub_aa(xm, repeat_each(m, n, x.shape)));
+  AShare<T> r = f_reciprocal(ctx, sum_rows(e, n));
+  return mul_ff(ctx, e, repeat_each(r, n, x.shape));
+}
+
+#define X(T) template AShare<T> f_softmax(Context&, const AShare<T>&, SoftmaxOptions);
+VEIL_FOR_RINGS(X)
+#undef X
+
+}  // namespace veil::fxp

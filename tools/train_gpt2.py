@@ -399,19 +399,28 @@ def train(args):
         n_lm = max(1, n_rows - n_ret)
         model.train()
         lm = lm_rows(tr.stream, n_lm, ctx, rng)
-        rets = [make_retrieval(tok, tr, ctx + 1, rng, TRAIN_DEPTH) for _ in range(n_ret)]
-        rt = torch.tensor([r["ids"] for r in rets], dtype=torch.long)
+        # Retrieval rows: a sample of random length Ls <= ctx+1 followed by training text, so the
+        # answer does not sit at a fixed absolute position (with fixed-length rows the model
+        # learns "emit the answer at position ctx-6" instead of attending to the needle).
+        rt, amask = [], torch.zeros(n_ret, ctx, dtype=torch.bool)
+        for r in range(n_ret):
+            ls = ctx + 1 if rng.random() < 0.25 else rng.randint(min(ctx + 1, max(48, (ctx + 1) // 2)), ctx + 1)
+            smp = make_retrieval(tok, tr, ls, rng, TRAIN_DEPTH)
+            ids = smp["ids"]
+            if ls < ctx + 1:
+                st = rng.randrange(0, len(tr.stream) - ctx)
+                ids = ids + tr.stream[st:st + ctx + 1 - ls]
+            amask[r, ls - smp["n_answer"] - 1:ls - 1] = True
+            rt.append(ids)
+        rt = torch.tensor(rt, dtype=torch.long)
         batch = torch.cat([lm, rt], 0)
         logits = model(batch[:, :-1])
         V = logits.shape[-1]
         lm_loss = torch.nn.functional.cross_entropy(logits[:n_lm].reshape(-1, V), batch[:n_lm, 1:].reshape(-1))
-        na = rets[0]["n_answer"]
-        assert all(r["n_answer"] == na for r in rets)
-        ans_loss = torch.nn.functional.cross_entropy(logits[n_lm:, -na:].reshape(-1, V),
-                                                     batch[n_lm:, -na:].reshape(-1))
+        rl, rtgt = logits[n_lm:], batch[n_lm:, 1:]
+        ans_loss = torch.nn.functional.cross_entropy(rl[amask], rtgt[amask])
         # filler of retrieval rows also carries (down-weighted) LM loss
-        fill_loss = torch.nn.functional.cross_entropy(logits[n_lm:, :-na].reshape(-1, V),
-                                                      batch[n_lm:, 1:-na].reshape(-1))
+        fill_loss = torch.nn.functional.cross_entropy(rl[~amask], rtgt[~amask])
         loss = lm_loss + args.answer_weight * ans_loss + 0.25 * fill_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -60,7 +60,9 @@ TYPED_TEST(FxpSoftmaxTest, CausalMaskZeroesTheFuture) {
   auto ref = softmax_ref<T>(x, heads * tq, tk, keep);
   double max_abs = 0;
   for (size_t i = 0; i < x.size(); ++i) {
-    if (!keep[i]) EXPECT_EQ(y[i], 0.0) << "masked entry " << i;
+    if (!keep[i]) {
+      EXPECT_EQ(y[i], 0.0) << "masked entry " << i;
+    }
     max_abs = std::max(max_abs, std::abs(y[i] - ref[i]));
   }
   EXPECT_LE(max_abs, tol);

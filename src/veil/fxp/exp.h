@@ -24,6 +24,8 @@ using mpc::Context;
 //   ≤ 4·2^−18 everywhere on [−14, 0]. A relative bound of 1e−3 cannot hold below e^x ≈ 2^−18/1e−3
 //   since the output quantum is 2^−18; the final truncation alone is worth 1 ulp = 3.8e−6.
 //   FM32 (F = 8): absolute error ≤ 3·2^−8 on [−14, 0].
+//   Measured: FM64 max relative 8.2e−4 (e^x ≥ 4e−3), max absolute 3.7e−6 (0.98 ulp); FM32 max
+//   absolute 4.1e−3 (1.04 ulp).
 // Input: x ≤ 0 (any magnitude that does not wrap x + 14; values below −14 give exactly 0).
 // Rounds: ltz_a (3 + log2 k) + 3·ceil(log2 d) + 2 + 3·s + 1: 30 on FM64, 29 on FM32.
 template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x);

@@ -25,7 +25,10 @@ using mpc::Context;
 // Error model: the final truncation puts the result within 1 ulp (2^−F) of w·2^(F−p−1), so:
 //   relative error ≤ 1.2e−5 + 2^−F·x; the tests assert ≤ 1e−3 relative where 1/x ≥ 4e−3 and
 //   ≤ 2 ulp absolute elsewhere on [1e−2, 1e4] (FM64); ≤ 2e−2 relative or 2 ulp on FM32.
-// Rounds: a2b (2 + log2 k) + log2 k + 1 + 3 + 2·6 + 3: 33 on FM64, 30 on FM32.
+// Rounds: a2b (2 + log2 k) + log2 k + 1 + 3 + 2·6 + 3: 33 on FM64, 31 on FM32. Bytes are dominated
+// by bits2a (P0 sends 4·2F elements per input).
+// Measured (tests/fxp/reciprocal_test.cpp, FM64, [1e−2, 1e4]): max relative error 7.7e−4 where
+// 1/x ≥ 4e−3, max absolute error 1.0e−3 (at x = 1e−2, i.e. 1e−5 relative).
 template <class T> AShare<T> f_reciprocal(Context& ctx, const AShare<T>& x);
 
 // y ≈ scale / sqrt(x) for x > 0 (scale a public real, default 1: folding a constant in is free).
@@ -35,9 +38,10 @@ template <class T> AShare<T> f_reciprocal(Context& ctx, const AShare<T>& x);
 // Newton for u^(−1/2) on [0.5, 1): y ← (3y − u·y³)/2 from y0 = 1.786 − 0.808·u (a minimax linear
 // fit, max |1 − u·y0²| = 0.045), two steps (|1 − u·y²| ≤ 1.8e−6), each step one batched product
 // [y·y, u·y] and one product y²·(u·y).
-// Input: x > 0; for x ≥ 2^(2F)·scale² the result is 0 (below the quantum).
-// Error model: relative error ≤ 1e−6 + 2^−F/y (1 ulp from the final truncation).
-// Rounds: 33 on FM64, 30 on FM32.
+// Input: x > 0; where scale/sqrt(x) < 2^−F the result may be 0.
+// Error model: relative error ≤ 1e−6 + 2^−F/y (1 ulp from the final truncation). Measured on FM64,
+// [1e−2, 1e4]: max relative error 3.2e−4 (scale 1, at x = 1e4 where y = 0.01), 1.3e−5 (scale √768).
+// Rounds: 33 on FM64, 31 on FM32.
 template <class T> AShare<T> f_rsqrt(Context& ctx, const AShare<T>& x, double scale = 1.0);
 
 }  // namespace veil::fxp

@@ -41,7 +41,7 @@ TYPED_TEST(FxpMulTest, ProductsWithinOneUlp) {
   EXPECT_LE(eb, ulp);
   EXPECT_LE(ec, ulp);
   EXPECT_LE(ed, ulp);
-  report("mul_ff", ring_name<T>(), "[-lim,lim]^2", n, ea, 0, m);
+  report("mul_ff", ring_name<T>(), "+square_f+2 mul_fp (rounds)", n, ea, 0, m);
 }
 
 }  // namespace

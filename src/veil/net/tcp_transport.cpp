@@ -58,7 +58,7 @@ class TcpTransport final : public Transport {
   void close() override;
 
  private:
-  void run(const std::array<Endpoint, 3>& peers, std::promise<void>& ready);
+  void run(const std::array<Endpoint, 3>& peers, std::promise<void>& ready);  // the I/O thread
   void io_loop();
   void take_outboxes(bool& closing, Clock::time_point& flush_deadline);
   void pump_write(int j);
@@ -104,7 +104,7 @@ TcpTransport::TcpTransport(int self, const std::array<Endpoint, 3>& peers, const
   wake_wr_ = Fd(fds[1]);
   std::promise<void> ready;
   std::future<void> setup = ready.get_future();
-  io_ = std::thread([this, &peers, &ready] { run(peers, ready); });
+  io_ = std::thread([this, peers, ready = std::move(ready)]() mutable { run(peers, ready); });
   try {
     setup.get();
   } catch (...) {
@@ -130,7 +130,7 @@ void TcpTransport::run(const std::array<Endpoint, 3>& peers, std::promise<void>&
     ready.set_exception(std::current_exception());
     return;
   }
-  ready.set_value();  // `peers` and `ready` are gone after this
+  ready.set_value();
   try {
     io_loop();
   } catch (const std::exception& e) {  // e.g. out of memory for a frame

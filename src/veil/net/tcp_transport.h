@@ -5,7 +5,8 @@
 // retrying until the setup deadline so the start order does not matter, and accepts each party
 // j > i. On a new connection: TLS 1.3 handshake (both sides present a certificate signed by the
 // CA; the certificate's subject CN must be "veil-party-<j>" for the party j it claims to be), then
-// both sides send a hello and check the other's:
+// the hello: the connecting side sends its own first; the accepting side checks it (and the
+// certificate) before answering with its own, which the connecting side checks in turn:
 //     Hello (16 bytes) = magic "veil-net" (8) | version u32 LE (4) | sender party id u32 LE (4)
 // A wrong magic, another protocol version, an unexpected party id or a wrong certificate fails
 // setup with an error that names the peer. Setup either returns both connections or throws.

@@ -3,7 +3,7 @@
 #include <numeric>
 
 #include "fxp_harness.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/fxp/max.h"
 #include "veil/fxp/onehot.h"
 
@@ -38,7 +38,7 @@ TYPED_TEST(FxpMaxTest, MaxAndArgmaxExactOnOddAndEvenRows) {
     auto mx = run_fxp<T>({{x, {rows, n}}}, [](Context& ctx, auto& xs) { return max_last(ctx, xs[0]); }, &mm);
     auto am = run_raw<T>({{x, {rows, n}}}, [](Context& ctx, auto& xs) {
       auto [v, i] = argmax_last(ctx, xs[0]);
-      return concat<T>({&v, &i});
+      return mpc::concat<T>({&v, &i});
     }, &ma);
     for (int64_t r = 0; r < rows; ++r) {
       auto b = x.begin() + r * n;
@@ -69,7 +69,7 @@ TYPED_TEST(FxpMaxTest, TopkDescending) {
   Measured m;
   auto out = run_raw<T>({{x, {rows, n}}}, [](Context& ctx, auto& xs) {
     auto [v, i] = topk_last(ctx, xs[0], k);
-    return concat<T>({&v, &i});
+    return mpc::concat<T>({&v, &i});
   }, &m);
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<int64_t> order(static_cast<size_t>(n));

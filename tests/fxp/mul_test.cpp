@@ -1,7 +1,7 @@
 // mul_ff, square_f, mul_fp against double products.
 #include "fxp_harness.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 
 namespace veil::fxp {
 namespace {
@@ -25,7 +25,7 @@ TYPED_TEST(FxpMulTest, ProductsWithinOneUlp) {
     AShare<T> b = square_f(ctx, xs[0]);
     AShare<T> c = mul_fp(ctx, xs[0], -0.3);
     AShare<T> d = mul_fp(ctx, xs[0], 0.1234567, default_frac_bits<T>() + 8);
-    return concat<T>({&a, &b, &c, &d});
+    return mpc::concat<T>({&a, &b, &c, &d});
   }, &m);
   const double ulp = std::ldexp(1.0, -F);
   double ea = 0, eb = 0, ec = 0, ed = 0;

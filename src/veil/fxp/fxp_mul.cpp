@@ -1,7 +1,7 @@
 #include "veil/fxp/fxp_mul.h"
 
 #include "veil/core/fixed_point.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/instantiate.h"
 

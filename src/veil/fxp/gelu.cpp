@@ -2,7 +2,7 @@
 
 #include "veil/core/fixed_point.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/fxp/poly.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
@@ -36,8 +36,8 @@ template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
   // c0 = [x < −4], c1 = [x < −1.95], c2 = [x > 2.8] in one comparison (2.8, not PUMA's 3: see
   // the header).
   AShare<T> a = add_fp(ctx, x, 4.0), b = add_fp(ctx, x, 1.95), c = add_fp(ctx, mpc::neg_a(x), kLinearFrom);
-  AShare<T> cmp = mpc::ltz_a(ctx, concat<T>({&a, &b, &c}));
-  AShare<T> c0 = slice(cmp, 0, n, x.shape), c1 = slice(cmp, n, n, x.shape), c2 = slice(cmp, 2 * n, n, x.shape);
+  AShare<T> cmp = mpc::ltz_a(ctx, mpc::concat<T>({&a, &b, &c}));
+  AShare<T> c0 = mpc::slice(cmp, 0, n, x.shape), c1 = mpc::slice(cmp, n, n, x.shape), c2 = mpc::slice(cmp, 2 * n, n, x.shape);
 
   std::vector<AShare<T>> pw = powers(ctx, x, 6, F);
   // PUMA's coefficients (arXiv:2307.12533).
@@ -47,9 +47,9 @@ template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
   // Segment indicators: s1 = c1 − c0, s2 = 1 − c1 − c2, s3 = c2.
   AShare<T> s1 = mpc::sub_aa(c1, c0);
   AShare<T> s2 = mpc::add_ap(ctx, mpc::neg_a(mpc::add_aa(c1, c2)), std::vector<T>{T(1)});
-  AShare<T> prod = mpc::mul_aa(ctx, concat<T>({&s1, &s2, &c2}), concat<T>({&p3, &p6, &x}));
-  AShare<T> poly = mpc::add_aa(slice(prod, 0, n, x.shape), slice(prod, n, n, x.shape));
-  return mpc::add_aa(mpc::trunc_a(ctx, poly, Fc), slice(prod, 2 * n, n, x.shape));
+  AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&s1, &s2, &c2}), mpc::concat<T>({&p3, &p6, &x}));
+  AShare<T> poly = mpc::add_aa(mpc::slice(prod, 0, n, x.shape), mpc::slice(prod, n, n, x.shape));
+  return mpc::add_aa(mpc::trunc_a(ctx, poly, Fc), mpc::slice(prod, 2 * n, n, x.shape));
 }
 
 #define X(T) template AShare<T> f_gelu(Context&, const AShare<T>&);

@@ -5,7 +5,7 @@
 
 #include "veil/core/fixed_point.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/fxp/reciprocal.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/instantiate.h"
@@ -29,37 +29,37 @@ AShare<T> layernorm(Context& ctx, const AShare<T>& x, const AShare<T>* gamma_sh,
   const size_t n = x.size();
 
   // μ = Σx / C with the 1/C constant at s fraction bits.
-  AShare<T> sum = sum_rows(x, C);
+  AShare<T> sum = mpc::sum_rows(x, C);
   AShare<T> mu = mpc::trunc_a(ctx, mpc::mul_ap(sum, std::vector<T>{T(std::llround(std::ldexp(1.0, s) / double(C)))}), s);
-  AShare<T> xc = mpc::sub_aa(x, repeat_each(mu, C, x.shape));
+  AShare<T> xc = mpc::sub_aa(x, mpc::repeat_each(mu, C, x.shape));
 
   // [xc², xc·gamma] at 2F; Σxc² summed before the one truncation.
   AShare<T> sq, xg;
   if (gamma_sh) {
     std::vector<int64_t> tile(n);
     for (size_t i = 0; i < n; ++i) tile[i] = int64_t(i) % C;
-    AShare<T> gt = gather(*gamma_sh, tile, x.shape);
-    AShare<T> prod = mpc::mul_aa(ctx, concat<T>({&xc, &xc}), concat<T>({&xc, &gt}));
-    sq = slice(prod, 0, n, x.shape);
-    xg = slice(prod, n, n, x.shape);
+    AShare<T> gt = mpc::gather(*gamma_sh, tile, x.shape);
+    AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&xc, &xc}), mpc::concat<T>({&xc, &gt}));
+    sq = mpc::slice(prod, 0, n, x.shape);
+    xg = mpc::slice(prod, n, n, x.shape);
   } else {
     std::vector<T> g(n);
     for (size_t i = 0; i < n; ++i) g[i] = fxp_encode<T>((*gamma_pub)[i % size_t(C)], F);
     sq = mpc::mul_aa(ctx, xc, xc);
     xg = mpc::mul_ap(xc, g);
   }
-  AShare<T> ss = sum_rows(sq, C);
-  AShare<T> both = mpc::trunc_a(ctx, concat<T>({&ss, &xg}), F);
-  ss = slice(both, 0, size_t(rows), {rows});
-  xg = slice(both, size_t(rows), n, x.shape);
+  AShare<T> ss = mpc::sum_rows(sq, C);
+  AShare<T> both = mpc::trunc_a(ctx, mpc::concat<T>({&ss, &xg}), F);
+  ss = mpc::slice(both, 0, size_t(rows), {rows});
+  xg = mpc::slice(both, size_t(rows), n, x.shape);
 
   // r = sqrt(C) / sqrt(Σxc² + C·eps) = 1 / sqrt(σ² + eps).
   AShare<T> r = f_rsqrt(ctx, add_fp(ctx, ss, double(C) * eps), std::sqrt(double(C)));
-  AShare<T> y = mul_ff(ctx, xg, repeat_each(r, C, x.shape));
+  AShare<T> y = mul_ff(ctx, xg, mpc::repeat_each(r, C, x.shape));
 
   std::vector<int64_t> tile(n);
   for (size_t i = 0; i < n; ++i) tile[i] = int64_t(i) % C;
-  if (beta_sh) return mpc::add_aa(y, gather(*beta_sh, tile, x.shape));
+  if (beta_sh) return mpc::add_aa(y, mpc::gather(*beta_sh, tile, x.shape));
   std::vector<T> b(n);
   for (size_t i = 0; i < n; ++i) b[i] = fxp_encode<T>((*beta_pub)[i % size_t(C)], F);
   return mpc::add_ap(ctx, y, b);

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
@@ -26,7 +26,7 @@ template <class T> struct Tree {
 template <class T>
 Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bool track_index, bool keep_bits) {
   Tree<T> t;
-  AShare<T> cur = reshape(x, {rows * n});
+  AShare<T> cur = mpc::reshape(x, {rows * n});
   AShare<T> idx;
   if (track_index) {  // public 0..n−1 per row
     std::vector<T> iota(size_t(rows * n));
@@ -46,20 +46,20 @@ Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bo
       if (odd) order.push_back(rows * pairs + r);
     }
     const Shape ps{rows * pairs};
-    AShare<T> a = gather(cur, ia, ps), b = gather(cur, ib, ps);
+    AShare<T> a = mpc::gather(cur, ia, ps), b = mpc::gather(cur, ib, ps);
     AShare<T> c = mpc::ltz_a(ctx, mpc::sub_aa(a, b));  // [a < b], integer 0/1
     AShare<T> d = mpc::sub_aa(b, a);
     auto next = [&](const AShare<T>& winners, const AShare<T>& from) {
       if (!odd) return winners;
-      AShare<T> carried = gather(from, carry, {rows});
-      return gather(concat<T>({&winners, &carried}), order, {rows * nw});
+      AShare<T> carried = mpc::gather(from, carry, {rows});
+      return mpc::gather(mpc::concat<T>({&winners, &carried}), order, {rows * nw});
     };
     if (track_index) {
-      AShare<T> ai = gather(idx, ia, ps), bi = gather(idx, ib, ps);
+      AShare<T> ai = mpc::gather(idx, ia, ps), bi = mpc::gather(idx, ib, ps);
       AShare<T> di = mpc::sub_aa(bi, ai);
-      AShare<T> prod = mpc::mul_aa(ctx, concat<T>({&c, &c}), concat<T>({&d, &di}));
-      AShare<T> win = mpc::add_aa(a, slice(prod, 0, a.size(), ps));
-      AShare<T> win_idx = mpc::add_aa(ai, slice(prod, a.size(), a.size(), ps));
+      AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&c, &c}), mpc::concat<T>({&d, &di}));
+      AShare<T> win = mpc::add_aa(a, mpc::slice(prod, 0, a.size(), ps));
+      AShare<T> win_idx = mpc::add_aa(ai, mpc::slice(prod, a.size(), a.size(), ps));
       AShare<T> nxt = next(win, cur);
       idx = next(win_idx, idx);
       cur = std::move(nxt);
@@ -84,7 +84,7 @@ template <class T> AShare<T> winner_onehot(Context& ctx, const Tree<T>& t, int64
     std::vector<int64_t> parent_of_pair, order;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < pairs; ++i) parent_of_pair.push_back(r * nw + i);
-    AShare<T> pp = gather(flag, parent_of_pair, {rows * pairs});
+    AShare<T> pp = mpc::gather(flag, parent_of_pair, {rows * pairs});
     AShare<T> right = mpc::mul_aa(ctx, pp, t.bits[l]);  // parent · [a < b]
     AShare<T> left = mpc::sub_aa(pp, right);
     for (int64_t r = 0; r < rows; ++r)
@@ -93,7 +93,7 @@ template <class T> AShare<T> winner_onehot(Context& ctx, const Tree<T>& t, int64
         if (i < pairs) order.push_back((j % 2 ? rows * pairs : 0) + r * pairs + i);
         else order.push_back(2 * rows * pairs + r * nw + i);  // the carried element
       }
-    flag = gather(concat<T>({&left, &right, &flag}), order, {rows * w});
+    flag = mpc::gather(mpc::concat<T>({&left, &right, &flag}), order, {rows * w});
   }
   return flag;
 }
@@ -107,32 +107,32 @@ int64_t rows_of(const Shape& s, size_t size) {
 
 template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "max_last");
-  const int64_t rows = rows_of(x.shape, x.size()), n = last_dim(x.shape);
-  return reshape(tournament(ctx, x, rows, n, false, false).value, drop_last(x.shape));
+  const int64_t rows = rows_of(x.shape, x.size()), n = mpc::last_dim(x.shape);
+  return mpc::reshape(tournament(ctx, x, rows, n, false, false).value, mpc::drop_last(x.shape));
 }
 
 template <class T> std::pair<AShare<T>, AShare<T>> argmax_last(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "argmax_last");
-  const int64_t rows = rows_of(x.shape, x.size()), n = last_dim(x.shape);
+  const int64_t rows = rows_of(x.shape, x.size()), n = mpc::last_dim(x.shape);
   Tree<T> t = tournament(ctx, x, rows, n, true, false);
-  return {reshape(std::move(t.value), drop_last(x.shape)), reshape(std::move(t.index), drop_last(x.shape))};
+  return {mpc::reshape(std::move(t.value), mpc::drop_last(x.shape)), mpc::reshape(std::move(t.index), mpc::drop_last(x.shape))};
 }
 
 template <class T> std::pair<AShare<T>, AShare<T>> topk_last(Context& ctx, const AShare<T>& x, int k) {
   net::Link::Scope scope(ctx.link(), "topk_last");
-  const int64_t rows = rows_of(x.shape, x.size()), n = last_dim(x.shape);
+  const int64_t rows = rows_of(x.shape, x.size()), n = mpc::last_dim(x.shape);
   if (k < 1 || k > n)
     throw std::invalid_argument("topk_last: k = " + std::to_string(k) + " is not in [1, " + std::to_string(n) + "]");
   const T neg_low = T(1) << (ring_bits<T> - 3);  // −L
   std::vector<T> col(size_t(rows * n));
   for (size_t i = 0; i < col.size(); ++i) col[i] = T(int64_t(i) % n);
-  AShare<T> cur = reshape(x, {rows * n});
+  AShare<T> cur = mpc::reshape(x, {rows * n});
   std::vector<AShare<T>> vals, idxs;
   for (int j = 0; j < k; ++j) {
     Tree<T> t = tournament(ctx, cur, rows, n, false, true);
     AShare<T> oh = winner_onehot(ctx, t, rows);
     vals.push_back(std::move(t.value));
-    idxs.push_back(sum_rows(mpc::mul_ap(oh, col), n));
+    idxs.push_back(mpc::sum_rows(mpc::mul_ap(oh, col), n));
     if (j + 1 < k) {  // knock the winner out: x ← x − onehot·(x − L)
       AShare<T> gap = mpc::add_ap(ctx, cur, std::vector<T>{neg_low});
       cur = mpc::sub_aa(cur, mpc::mul_aa(ctx, oh, gap));
@@ -143,9 +143,9 @@ template <class T> std::pair<AShare<T>, AShare<T>> topk_last(Context& ctx, const
   std::vector<int64_t> order;  // (k, rows) -> (rows, k)
   for (int64_t r = 0; r < rows; ++r)
     for (int j = 0; j < k; ++j) order.push_back(j * rows + r);
-  Shape out = drop_last(x.shape);
+  Shape out = mpc::drop_last(x.shape);
   out.push_back(k);
-  return {gather(concat(vp), order, out), gather(concat(ip), order, out)};
+  return {mpc::gather(mpc::concat(vp), order, out), mpc::gather(mpc::concat(ip), order, out)};
 }
 
 #define X(T)                                                                        \

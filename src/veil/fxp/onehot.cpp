@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
 
@@ -15,7 +15,7 @@ template <class T> AShare<T> onehot(Context& ctx, const AShare<T>& idx, int64_t 
   out.push_back(V);
   std::vector<T> values(idx.size() * size_t(V));
   for (size_t i = 0; i < values.size(); ++i) values[i] = T(int64_t(i) % V);
-  return mpc::eq_ap(ctx, repeat_each(idx, V, out), values);
+  return mpc::eq_ap(ctx, mpc::repeat_each(idx, V, out), values);
 }
 
 #define X(T) template AShare<T> onehot(Context&, const AShare<T>&, int64_t);

@@ -1,6 +1,6 @@
 #include "veil/fxp/poly.h"
 
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/instantiate.h"
 
@@ -13,9 +13,9 @@ template <class T> std::vector<AShare<T>> powers(Context& ctx, const AShare<T>& 
     const int hi = std::min(deg, 2 * half);
     std::vector<const AShare<T>*> lhs, rhs;
     for (int j = half + 1; j <= hi; ++j) lhs.push_back(&pw[size_t(half)]), rhs.push_back(&pw[size_t(j - half)]);
-    AShare<T> prod = mpc::trunc_a(ctx, mpc::mul_aa(ctx, concat(lhs), concat(rhs)), fbits);
+    AShare<T> prod = mpc::trunc_a(ctx, mpc::mul_aa(ctx, mpc::concat(lhs), mpc::concat(rhs)), fbits);
     for (int j = half + 1; j <= hi; ++j)
-      pw[size_t(j)] = slice(prod, size_t(j - half - 1) * t.size(), t.size(), t.shape);
+      pw[size_t(j)] = mpc::slice(prod, size_t(j - half - 1) * t.size(), t.size(), t.shape);
   }
   return pw;
 }

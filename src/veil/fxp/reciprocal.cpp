@@ -5,7 +5,7 @@
 
 #include "veil/core/fixed_point.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
@@ -40,11 +40,11 @@ template <class T> Normalized<T> normalize(Context& ctx, const AShare<T>& x, int
     s1 = mpc::add_aa(s1, mpc::mul_ap(out.h[size_t(p)], std::vector<T>{T(T(1) << (G - p))}));
     s2 = mpc::add_aa(s2, mpc::mul_ap(out.h[size_t(p)], std::vector<T>{T(std::llround(w * slope / 2))}));
   }
-  AShare<T> xx = concat<T>({&x, &x});
-  AShare<T> ss = concat<T>({&s1, &s2});
+  AShare<T> xx = mpc::concat<T>({&x, &x});
+  AShare<T> ss = mpc::concat<T>({&s1, &s2});
   AShare<T> us = mpc::trunc_a(ctx, mpc::mul_aa(ctx, xx, ss), G + 1 - fu);
-  out.u = slice(us, 0, x.size(), x.shape);
-  out.cu_half = slice(us, x.size(), x.size(), x.shape);
+  out.u = mpc::slice(us, 0, x.size(), x.shape);
+  out.cu_half = mpc::slice(us, x.size(), x.size(), x.shape);
   return out;
 }
 
@@ -93,13 +93,13 @@ template <class T> AShare<T> f_rsqrt(Context& ctx, const AShare<T>& x, double sc
   for (int it = 0; it < 2; ++it) {
     // [y², u·y, 1.5·y] in one product/truncation batch, then u·y³/2.
     AShare<T> y15 = mpc::shl_a(mpc::mul_ap(y, std::vector<T>{T(3)}), fu - 1);
-    AShare<T> lhs = concat<T>({&y, &nz.u});
-    AShare<T> rhs = concat<T>({&y, &y});
+    AShare<T> lhs = mpc::concat<T>({&y, &nz.u});
+    AShare<T> rhs = mpc::concat<T>({&y, &y});
     AShare<T> prod = mpc::mul_aa(ctx, lhs, rhs);
-    AShare<T> all = mpc::trunc_a(ctx, concat<T>({&prod, &y15}), fu);
-    AShare<T> y2 = slice(all, 0, x.size(), x.shape);
-    AShare<T> uy = slice(all, x.size(), x.size(), x.shape);
-    AShare<T> y3 = slice(all, 2 * x.size(), x.size(), x.shape);
+    AShare<T> all = mpc::trunc_a(ctx, mpc::concat<T>({&prod, &y15}), fu);
+    AShare<T> y2 = mpc::slice(all, 0, x.size(), x.shape);
+    AShare<T> uy = mpc::slice(all, x.size(), x.size(), x.shape);
+    AShare<T> y3 = mpc::slice(all, 2 * x.size(), x.size(), x.shape);
     AShare<T> half_uy3 = mpc::trunc_a(ctx, mpc::mul_aa(ctx, y2, uy), fu + 1);
     y = mpc::sub_aa(y3, half_uy3);
   }

@@ -3,7 +3,7 @@
 #include "veil/core/fixed_point.h"
 #include "veil/fxp/exp.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
@@ -33,9 +33,9 @@ template <class T> AShare<T> f_sigmoid(Context& ctx, const AShare<T>& x) {
   for (int it = 0; it < 2; ++it) {
     AShare<T> ev;
     if (it == 0) {
-      AShare<T> prod = mpc::mul_aa(ctx, concat<T>({&v, &s}), concat<T>({&w, &em1}));
-      ev = mpc::trunc_a(ctx, slice(prod, 0, n, x.shape), fw);
-      q = mpc::add_ap(ctx, slice(prod, n, n, x.shape), std::vector<T>{T(T(1) << F)});
+      AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&v, &s}), mpc::concat<T>({&w, &em1}));
+      ev = mpc::trunc_a(ctx, mpc::slice(prod, 0, n, x.shape), fw);
+      q = mpc::add_ap(ctx, mpc::slice(prod, n, n, x.shape), std::vector<T>{T(T(1) << F)});
     } else {
       ev = mpc::trunc_a(ctx, mpc::mul_aa(ctx, v, w), fw);
     }

@@ -4,7 +4,7 @@
 
 #include "veil/fxp/exp.h"
 #include "veil/fxp/fxp_mul.h"
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 #include "veil/fxp/max.h"
 #include "veil/fxp/reciprocal.h"
 #include "veil/mpc/arithmetic.h"
@@ -31,9 +31,9 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
     xm = mpc::add_ap(ctx, mpc::mul_ap(x, keep), low);
   }
   AShare<T> m = max_last(ctx, xm);
-  AShare<T> e = f_exp(ctx, mpc::sub_aa(xm, repeat_each(m, n, x.shape)));
-  AShare<T> r = f_reciprocal(ctx, sum_rows(e, n));
-  return mul_ff(ctx, e, repeat_each(r, n, x.shape));
+  AShare<T> e = f_exp(ctx, mpc::sub_aa(xm, mpc::repeat_each(m, n, x.shape)));
+  AShare<T> r = f_reciprocal(ctx, mpc::sum_rows(e, n));
+  return mul_ff(ctx, e, mpc::repeat_each(r, n, x.shape));
 }
 
 #define X(T) template AShare<T> f_softmax(Context&, const AShare<T>&, SoftmaxOptions);

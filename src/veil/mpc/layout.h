@@ -1,15 +1,13 @@
 // Data movement and public linear maps on arithmetic shares: concatenation, slices, gathers,
 // per-row broadcast and row sums. Each applies the same public index map (or public linear map)
-// to both share components, so it is local, costs nothing and does not depend on the protocol;
-// it is the only place in fxp/ that reads share components. Candidates to move into mpc/.
+// to both share components, so it is local and costs nothing. It lives in mpc/ because it reads
+// share components; fxp/ uses it and never touches components itself.
 #pragma once
 #include <vector>
 
 #include "veil/mpc/share.h"
 
-namespace veil::fxp {
-
-using mpc::AShare;
+namespace veil::mpc {
 
 // Flat concatenation of the parts (shape {Σ n_i}).
 template <class T> AShare<T> concat(const std::vector<const AShare<T>*>& parts);
@@ -28,4 +26,4 @@ template <class T> AShare<T> sum_rows(const AShare<T>& x, int64_t cols);
 inline int64_t last_dim(const Shape& s) { return s.empty() ? 1 : s.back(); }
 inline Shape drop_last(const Shape& s) { return s.empty() ? Shape{} : Shape(s.begin(), s.end() - 1); }
 
-}  // namespace veil::fxp
+}  // namespace veil::mpc

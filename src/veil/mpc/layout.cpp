@@ -1,10 +1,10 @@
-#include "veil/fxp/layout.h"
+#include "veil/mpc/layout.h"
 
 #include <stdexcept>
 
 #include "veil/mpc/instantiate.h"
 
-namespace veil::fxp {
+namespace veil::mpc {
 
 template <class T> AShare<T> concat(const std::vector<const AShare<T>*>& parts) {
   size_t n = 0;
@@ -81,4 +81,4 @@ template <class T> AShare<T> sum_rows(const AShare<T>& x, int64_t cols) {
 VEIL_FOR_RINGS(X)
 #undef X
 
-}  // namespace veil::fxp
+}  // namespace veil::mpc

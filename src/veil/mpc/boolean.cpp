@@ -115,55 +115,87 @@ template <class T> Cost cost_a2b(int64_t n) {
   return cost_and_bb<T>(n) * (2 * lg + 1) + Cost{2 + lg - (2 * lg + 1), 0, 0};
 }
 
-// Bit injection by three-party OT. u = b0 ^ b1 (known to P0), v = b2 (known to P1 and P2).
-// Result components: R0 (from s_2, P2/P0), R1 (from s_0, P0/P1), m_v = (u ^ v) − R0 − R1 (P1/P2).
-// P0 sends (m_0 + w_0, m_1 + w_1) to P1 with masks w from s_2 (P2 sends P1 w_v), and the same to
-// P2 with masks w' from s_0 (P1 sends P2 w'_v).
+// Bit injection by three-party OT, for the bit in position 0 of each word.
+// In one OT the sender S knows u = b_S ^ b_{S+1}; the other two (R1 = S+1, R2 = S+2) know
+// v = b_{S+2}. Result components: ρ0 (seed S/R2), ρ1 (seed S/R1), and m_v = (u ^ v) − ρ0 − ρ1
+// (held by R1 and R2). S sends both m_0, m_1 to R1 padded with pads it shares with R2 (R2 sends
+// R1 the pad for j = v), and to R2 padded with pads it shares with R1 (R1 sends R2 its pad).
+// The elements are split into three chunks and party c is the sender of chunk c, so each party
+// sends 2 + 1 + 1 elements per 3 inputs; all chunks share one frame per peer: one round.
+namespace {
+inline std::array<size_t, 4> chunk_bounds(size_t n) {
+  const size_t q = n / 3, r = n % 3;
+  const size_t a = q + (r > 0), b = q + (r > 1);
+  return {0, a, a + b, n};
+}
+}  // namespace
+
 template <class T> static AShare<T> bit2a_flat(Context& ctx, const std::vector<T>& s0, const std::vector<T>& s1, const Shape& shape) {
   const size_t n = s0.size();
+  const auto bounds = chunk_bounds(n);
   AShare<T> out(shape);
   net::Link& link = ctx.link();
-  switch (ctx.id()) {
-    case 0: {
-      std::vector<T> r0 = ctx.prg_prev().draw<T>(n), w = ctx.prg_prev().draw<T>(2 * n);
-      std::vector<T> r1 = ctx.prg_next().draw<T>(n), w2 = ctx.prg_next().draw<T>(2 * n);
-      std::vector<T> to1(2 * n), to2(2 * n);
-      for (size_t i = 0; i < n; ++i) {
-        const T u = (s0[i] ^ s1[i]) & 1;
+  std::vector<T> to_next, to_prev;
+  std::array<std::vector<T>, 3> rho_prev, rho_next, pads;  // per chunk
+  for (int c = 0; c < 3; ++c) {
+    const size_t lo = bounds[size_t(c)], m = bounds[size_t(c) + 1] - lo;
+    const int rel = (ctx.id() - c + 3) % 3;
+    if (rel == 0) {  // sender: ρ0 and pads for R1 from the seed shared with R2 (prev)
+      rho_prev[size_t(c)] = ctx.prg_prev().draw<T>(m);
+      std::vector<T> w = ctx.prg_prev().draw<T>(2 * m);
+      rho_next[size_t(c)] = ctx.prg_next().draw<T>(m);
+      std::vector<T> w2 = ctx.prg_next().draw<T>(2 * m);
+      for (size_t i = 0; i < m; ++i) {
+        const T u = (s0[lo + i] ^ s1[lo + i]) & 1;
         for (T j = 0; j < 2; ++j) {
-          const T m = (u ^ j) - r0[i] - r1[i];
-          to1[2 * i + j] = m + w[2 * i + j];
-          to2[2 * i + j] = m + w2[2 * i + j];
+          const T msg = (u ^ j) - rho_prev[size_t(c)][i] - rho_next[size_t(c)][i];
+          to_next.push_back(msg + w[2 * i + j]);
+          to_prev.push_back(msg + w2[2 * i + j]);
         }
       }
-      link.send(1, to1);
-      link.send(2, to2);
-      out.s0 = std::move(r0), out.s1 = std::move(r1);
-      break;
+    } else if (rel == 1) {  // R1: v = s1; ρ1 and R2's pads from the seed shared with S (prev)
+      rho_prev[size_t(c)] = ctx.prg_prev().draw<T>(m);
+      std::vector<T> w2 = ctx.prg_prev().draw<T>(2 * m);
+      for (size_t i = 0; i < m; ++i) to_next.push_back(w2[2 * i + (s1[lo + i] & 1)]);
+    } else {  // R2: v = s0; ρ0 and R1's pads from the seed shared with S (next)
+      rho_next[size_t(c)] = ctx.prg_next().draw<T>(m);
+      std::vector<T> w = ctx.prg_next().draw<T>(2 * m);
+      for (size_t i = 0; i < m; ++i) to_prev.push_back(w[2 * i + (s0[lo + i] & 1)]);
     }
-    case 1: {  // v = s1 (component 2); masks w' from s_0 via prg_prev
-      std::vector<T> r1 = ctx.prg_prev().draw<T>(n), w2 = ctx.prg_prev().draw<T>(2 * n);
-      std::vector<T> pick(n);
-      for (size_t i = 0; i < n; ++i) pick[i] = w2[2 * i + (s1[i] & 1)];
-      link.send(2, pick);
-      std::vector<T> from0(2 * n), mask(n);
-      link.recv(0, from0);
-      link.recv(2, mask);
-      out.s0 = std::move(r1);
-      for (size_t i = 0; i < n; ++i) out.s1[i] = from0[2 * i + (s1[i] & 1)] - mask[i];
-      break;
+  }
+  link.send(ctx.next(), to_next);
+  link.send(ctx.prev(), to_prev);
+  // From prev: as R1 the sender's 2 messages per element, as R2 R1's pad.
+  // From next: as R2 the sender's 2 messages per element, as R1 R2's pad.
+  size_t from_prev_n = 0, from_next_n = 0;
+  for (int c = 0; c < 3; ++c) {
+    const size_t m = bounds[size_t(c) + 1] - bounds[size_t(c)];
+    const int rel = (ctx.id() - c + 3) % 3;
+    from_prev_n += rel == 1 ? 2 * m : rel == 2 ? m : 0;
+    from_next_n += rel == 2 ? 2 * m : rel == 1 ? m : 0;
+  }
+  std::vector<T> from_prev(from_prev_n), from_next(from_next_n);
+  link.recv(ctx.prev(), from_prev);
+  link.recv(ctx.next(), from_next);
+  size_t ip = 0, in = 0;
+  for (int c = 0; c < 3; ++c) {
+    const size_t lo = bounds[size_t(c)], m = bounds[size_t(c) + 1] - lo;
+    const int rel = (ctx.id() - c + 3) % 3;
+    for (size_t i = 0; i < m; ++i) {
+      if (rel == 0) {
+        out.s0[lo + i] = rho_prev[size_t(c)][i], out.s1[lo + i] = rho_next[size_t(c)][i];
+      } else if (rel == 1) {
+        const T v = s1[lo + i] & 1;
+        out.s0[lo + i] = rho_prev[size_t(c)][i];
+        out.s1[lo + i] = from_prev[ip + 2 * i + v] - from_next[in + i];
+      } else {
+        const T v = s0[lo + i] & 1;
+        out.s1[lo + i] = rho_next[size_t(c)][i];
+        out.s0[lo + i] = from_next[in + 2 * i + v] - from_prev[ip + i];
+      }
     }
-    default: {  // P2: v = s0 (component 2); masks w from s_2 via prg_next
-      std::vector<T> r0 = ctx.prg_next().draw<T>(n), w = ctx.prg_next().draw<T>(2 * n);
-      std::vector<T> pick(n);
-      for (size_t i = 0; i < n; ++i) pick[i] = w[2 * i + (s0[i] & 1)];
-      link.send(1, pick);
-      std::vector<T> from0(2 * n), mask(n);
-      link.recv(0, from0);
-      link.recv(1, mask);
-      out.s1 = std::move(r0);
-      for (size_t i = 0; i < n; ++i) out.s0[i] = from0[2 * i + (s0[i] & 1)] - mask[i];
-    }
+    ip += rel == 1 ? 2 * m : rel == 2 ? m : 0;
+    in += rel == 2 ? 2 * m : rel == 1 ? m : 0;
   }
   return out;
 }
@@ -173,8 +205,8 @@ template <class T> AShare<T> bit2a(Context& ctx, const BShare<T>& b) {
   return bit2a_flat<T>(ctx, b.s0, b.s1, b.shape);
 }
 template <class T> Cost cost_bit2a(int64_t n) {
-  const int64_t e = sizeof(T);
-  return {1, 4 * n * e, 6 * n * e};
+  const int64_t e = sizeof(T), largest_chunk = (n + 2) / 3;  // chunk 0 is the largest
+  return {1, (n + 3 * largest_chunk) * e, 6 * n * e};
 }
 
 template <class T> std::vector<AShare<T>> bits2a(Context& ctx, const BShare<T>& b, int lo, int hi) {

@@ -24,14 +24,14 @@ template <class T> Cost cost_and_bb(int64_t n);
 template <class T> BShare<T> a2b(Context& ctx, const AShare<T>& x);
 template <class T> Cost cost_a2b(int64_t n);
 
-// Boolean bit (bit 0 of each word) → arithmetic 0/1, by three-party OT with P0 as sender and
-// P1, P2 as receiver/helper (ABY3 §5.4 bit injection). Exact.
-// Cost: 1 round; P0 sends 4n elements, P1 and P2 n each.
+// Boolean bit (bit 0 of each word) → arithmetic 0/1, by three-party OT (ABY3 §5.4 bit
+// injection); the OT sender role rotates over three chunks of the elements. Exact.
+// Cost: 1 round; each party sends about 2n elements (n + 3·⌈n/3⌉ for the busiest).
 template <class T> AShare<T> bit2a(Context& ctx, const BShare<T>& b);
 template <class T> Cost cost_bit2a(int64_t n);
 
 // Boolean k-bit word → arithmetic, by injecting each of the nbits bits and summing with weights
-// 2^j: Σ_j 2^j·bit2a(b_j). Exact. Cost: 1 round; P0 sends 4·nbits·n elements.
+// 2^j: Σ_j 2^j·bit2a(b_j). Exact. Cost: cost_bit2a(nbits·n).
 template <class T> AShare<T> b2a(Context& ctx, const BShare<T>& b);
 template <class T> Cost cost_b2a(int64_t n, int nbits);
 

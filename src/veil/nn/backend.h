@@ -1,0 +1,84 @@
+// The Backend concept: the operations GPT-2 and BERT are written in (nn/gpt2.h, nn/bert.h).
+// The model graph is a template over a backend B; the same graph runs on the plaintext float
+// backend (PlainBackend, the reference) and on the MPC backend (fixed-point secret shares).
+//
+// Types a backend names:
+//   B::Tensor  a dense row-major tensor: float on the plaintext backend, a fixed-point secret
+//              share on MPC. Its shape is public and read as `x.shape` (a veil::Shape).
+//   B::Tokens  token ids as the parties hold them: plain ids on the plaintext backend, shares of
+//              the integer ids on MPC (the parties never see a token).
+//
+// A backend is bound to one checkpoint: `weight` returns the tensor stored under a canonical
+// name of model/checkpoint_layout.h, with the shape listed there (plaintext: read from the
+// safetensors file; MPC: this party's shares of it, dealt by the model owner).
+//
+// Shapes in the comments: T sequence rows, C channels, N outputs, H heads, D head size,
+// V vocabulary. "(..., N)" is any number of leading axes.
+//
+// What crosses to the client is explicit: `to_client` and `reveal_tokens` are the only
+// operations whose result leaves the backend; on MPC they open the value to the client only.
+// `input_tokens` is the client's way in: on MPC it secret-shares the client's ids.
+#pragma once
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "veil/core/tensor.h"
+#include "veil/model/hf_config.h"
+
+namespace veil::nn {
+
+template <class B>
+concept Backend = requires(B& be, const typename B::Tensor& x, const typename B::Tokens& ids,
+                           const std::string& name, const std::vector<int32_t>& client_ids,
+                           const std::vector<int64_t>& rows, model::Activation act, double c,
+                           int64_t i) {
+  { x.shape } -> std::convertible_to<Shape>;
+
+  // ---- weights and inputs
+  { be.has_weight(name) } -> std::same_as<bool>;
+  { be.weight(name) } -> std::same_as<typename B::Tensor>;     // shape of checkpoint_layout.h
+  { be.input_tokens(client_ids) } -> std::same_as<typename B::Tokens>;  // client ids (T) -> (T)
+  { be.length(ids) } -> std::same_as<int64_t>;                 // T
+  // ids (T), table (V,C) -> (T,C): rows table[ids[t]]. MPC: one-hot by secure equality, then a
+  // matmul, so the ids stay secret.
+  { be.embed(ids, x) } -> std::same_as<typename B::Tensor>;
+
+  // ---- linear maps
+  // a (M,K) or (B,M,K); b (K,N), or (B,K,N) with the same B -> (M,N) or (B,M,N).
+  { be.matmul(x, x) } -> std::same_as<typename B::Tensor>;
+  // a · bᵀ: a (M,K) or (B,M,K); b (N,K), or (B,N,K) with the same B -> (M,N) or (B,M,N).
+  // For [out, in] weights (BERT Linear, the tied GPT-2 head) and attention scores q · kᵀ.
+  { be.matmul_nt(x, x) } -> std::same_as<typename B::Tensor>;
+  { be.add(x, x) } -> std::same_as<typename B::Tensor>;       // same shapes
+  { be.add_bias(x, x) } -> std::same_as<typename B::Tensor>;  // x (..., N), bias (N)
+  { be.scale(x, c) } -> std::same_as<typename B::Tensor>;     // x · c, c a public constant
+
+  // ---- non-linear maps (along the last axis where it matters)
+  // x (..., C), gamma (C), beta (C): (x − mean) / sqrt(var + eps) · gamma + beta.
+  { be.layernorm(x, x, x, c) } -> std::same_as<typename B::Tensor>;
+  { be.activation(x, act) } -> std::same_as<typename B::Tensor>;  // elementwise
+  { be.tanh(x) } -> std::same_as<typename B::Tensor>;             // elementwise (BERT pooler)
+  // Softmax along the last axis. Causal: scores (..., Tq, Tk) where the queries are the last Tq
+  // of the Tk keys; entry (q, k) with k > q + (Tk − Tq) is masked to exactly 0.
+  { be.softmax(x, true) } -> std::same_as<typename B::Tensor>;
+
+  // ---- layout (public index maps: local and free on MPC)
+  { be.split_heads(x, i) } -> std::same_as<typename B::Tensor>;  // (T, H·D), H -> (H,T,D)
+  { be.merge_heads(x) } -> std::same_as<typename B::Tensor>;     // (H,T,D) -> (T, H·D)
+  { be.slice_cols(x, i, i) } -> std::same_as<typename B::Tensor>;  // (T,C), begin, n -> (T,n)
+  { be.slice_rows(x, i, i) } -> std::same_as<typename B::Tensor>;  // (...,T,C), begin, n -> (...,n,C)
+  { be.select_rows(x, rows) } -> std::same_as<typename B::Tensor>;  // (...,T,C), idx (R) -> (...,R,C)
+  { be.concat_rows(x, x) } -> std::same_as<typename B::Tensor>;   // (...,T1,C), (...,T2,C) -> (...,T1+T2,C)
+
+  // ---- outputs
+  // logits (R,V) -> (R): the index of each row's maximum (lowest index on ties), kept as a
+  // backend token (secret on MPC) so that greedy decoding feeds it back without revealing it.
+  { be.argmax(x) } -> std::same_as<typename B::Tokens>;
+  // Opens to the client only.
+  { be.reveal_tokens(ids) } -> std::same_as<std::vector<int32_t>>;
+  { be.to_client(x) } -> std::same_as<Tensor<float>>;
+};
+
+}  // namespace veil::nn

@@ -1,0 +1,75 @@
+// Text generation with GPT-2: prefill the prompt, then decode one token at a time through the
+// KV cache. Greedy decoding keeps the chosen token inside the backend (secret on MPC) and only
+// reveals it to the client; sampling opens the last logits to the client, who samples with its
+// own seeded RNG and feeds the token back as client input.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "veil/nn/backend.h"
+#include "veil/nn/gpt2.h"
+
+namespace veil::nn {
+
+struct SamplingOptions {
+  double temperature = 0;  // 0: greedy (argmax); > 0: sample from softmax(logits / temperature)
+  int64_t top_k = 0;       // sample among the k most likely tokens; 0: all
+  uint64_t seed = 0;       // the client's RNG seed
+};
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 16;
+  SamplingOptions sampling;
+  std::optional<int32_t> stop_token;  // generation ends after emitting it (e.g. <|endoftext|>)
+};
+
+struct GeneratedToken {
+  int32_t id;
+  double seconds;  // wall time of the forward pass that produced it (the first includes prefill)
+};
+
+// Client-side sampling: logits (V) -> a token id. Greedy (lowest index on ties) when
+// temperature is 0. Throws std::invalid_argument for a negative temperature or top_k.
+int32_t sample_token(std::span<const float> logits, const SamplingOptions& opt, std::mt19937_64& rng);
+
+// Generates up to opt.max_new_tokens tokens after `prompt`; calls on_token after each one.
+template <Backend B>
+std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<int32_t>& prompt,
+                                     const GenerateOptions& opt,
+                                     const std::function<void(const GeneratedToken&)>& on_token = {}) {
+  const int64_t context = model.config().n_positions;
+  if (prompt.empty()) throw std::invalid_argument("generate: the prompt has no tokens");
+  if (opt.max_new_tokens > 0 && int64_t(prompt.size()) + opt.max_new_tokens - 1 > context)
+    throw std::invalid_argument("generate: a prompt of " + std::to_string(prompt.size()) + " tokens plus " +
+                                std::to_string(opt.max_new_tokens) + " new tokens does not fit the context of " +
+                                std::to_string(context) + " tokens");
+  KvCache<B> cache = model.new_cache();
+  std::mt19937_64 rng(opt.sampling.seed);
+  typename B::Tokens input = be.input_tokens(prompt);
+  std::vector<GeneratedToken> out;
+  for (int64_t i = 0; i < opt.max_new_tokens; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const typename B::Tensor logits = model.next_logits(input, cache);  // (1,V)
+    int32_t id;
+    if (opt.sampling.temperature == 0) {
+      input = be.argmax(logits);
+      id = be.reveal_tokens(input).at(0);
+    } else {
+      id = sample_token(be.to_client(logits).data, opt.sampling, rng);
+      input = be.input_tokens({id});
+    }
+    out.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+    if (on_token) on_token(out.back());
+    if (opt.stop_token && id == *opt.stop_token) break;
+  }
+  return out;
+}
+
+}  // namespace veil::nn

@@ -38,6 +38,10 @@ inline CommandResult run_command(const std::string& cmd) {
   return r;
 }
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 inline bool have_torch() { return run_command("/usr/bin/python3 -c 'import torch' 2>/dev/null").rc == 0; }
 
 #define VEIL_SKIP_WITHOUT_TORCH()                                                          \

@@ -6,4 +6,5 @@ namespace veil::app {
 void register_bench(CLI::App& app);
 void register_certs(CLI::App& app);
 void register_party(CLI::App& app);
+void register_tune(CLI::App& app);
 }  // namespace veil::app

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   veil::app::register_bench(app);
   veil::app::register_certs(app);
   veil::app::register_party(app);
+  veil::app::register_tune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

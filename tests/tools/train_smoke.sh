@@ -19,7 +19,7 @@ script="$root/tools/train_gpt2.py"
 common=(--corpus "$corpus" --corpus-chars 200000 --threads 1)
 
 "$py" "$script" "${common[@]}" --work "$tmp/work" --export "$tmp/hf" \
-  --vocab-size 512 --n-layer 2 --n-head 2 --n-embd 64 --curriculum 64,128 \
+  --vocab-size 512 --n-layer 2 --n-head 2 --n-embd 64 --curriculum 128,192 \
   --tokens-per-step 1024 --max-steps 12 --eval-every 6 --log-every 6 \
   --eval-samples 4 --eval-windows 2 --minutes 5
 

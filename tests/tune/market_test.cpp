@@ -100,5 +100,7 @@ TEST(TuneMarket, MarketFileReplaysRepeatably) {
   EXPECT_NE(r1.trace_offset_s, r3.trace_offset_s);
   EXPECT_GE(r1.trace_offset_s, r1.traces[0].duration_s() / 2);
   double t = r1.next_revocation(0, 0);
-  if (t < kInf) EXPECT_FALSE(r1.spot_available(0, t));
+  if (t < kInf) {
+    EXPECT_FALSE(r1.spot_available(0, t));
+  }
 }

@@ -1,0 +1,73 @@
+// The MPC backend: the Backend concept (nn/backend.h) on three-party replicated shares over
+// Z_2^64 with F fraction bits (FM64, F = 18 by default: PUMA's setting). Weights are this
+// party's shares, dealt by the model owner; token ids arrive as shares from the client through a
+// ClientPort and stay secret; only `to_client` and `reveal_tokens` open values, and only to the
+// client (the party learns nothing; both return an empty result on the party).
+//
+// Operations map to fxp/ and mpc/: matmul = matmul_aa + trunc_a, embedding = one-hot by secure
+// equality (PUMA) then matmul_aa, LayerNorm / GeLU / softmax / argmax from fxp/, layout ops are
+// local index maps (mpc/layout.h).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "veil/model/hf_config.h"
+#include "veil/mpc/client_port.h"
+#include "veil/mpc/context.h"
+#include "veil/mpc/share.h"
+
+namespace veil::nn {
+
+class MpcBackend {
+ public:
+  using Tensor = mpc::AShare<uint64_t>;  // fixed point, F fraction bits
+  using Tokens = mpc::AShare<uint64_t>;  // integer ids
+
+  MpcBackend(mpc::Context& ctx, std::map<std::string, Tensor> weights, mpc::ClientPort& client);
+
+  bool has_weight(const std::string& name) const { return weights_.count(name) != 0; }
+  Tensor weight(const std::string& name) const;
+  // The party does not know the ids: `ids` only gives the (public) count; the shares come from
+  // the client through the port.
+  Tokens input_tokens(const std::vector<int32_t>& ids);
+  int64_t length(const Tokens& ids) const { return int64_t(ids.size()); }
+  Tensor embed(const Tokens& ids, const Tensor& table);
+
+  Tensor matmul(const Tensor& a, const Tensor& b);
+  Tensor matmul_nt(const Tensor& a, const Tensor& b);
+  Tensor add(const Tensor& a, const Tensor& b);
+  Tensor add_bias(const Tensor& x, const Tensor& bias);
+  Tensor scale(const Tensor& x, double c);
+
+  Tensor layernorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
+  Tensor activation(const Tensor& x, model::Activation act);
+  Tensor tanh(const Tensor& x);
+  Tensor softmax(const Tensor& x, bool causal);
+
+  Tensor split_heads(const Tensor& x, int64_t heads);
+  Tensor merge_heads(const Tensor& x);
+  Tensor slice_cols(const Tensor& x, int64_t begin, int64_t n);
+  Tensor slice_rows(const Tensor& x, int64_t begin, int64_t n);
+  Tensor select_rows(const Tensor& x, const std::vector<int64_t>& rows);
+  Tensor concat_rows(const Tensor& a, const Tensor& b);
+
+  Tokens argmax(const Tensor& logits);
+  std::vector<int32_t> reveal_tokens(const Tokens& ids);   // to the client; {} on the party
+  veil::Tensor<float> to_client(const Tensor& x);          // to the client; empty on the party
+
+  int frac_bits() const;
+  mpc::Context& context() { return ctx_; }
+
+ private:
+  mpc::Context& ctx_;
+  std::map<std::string, Tensor> weights_;
+  mpc::ClientPort& client_;
+};
+
+// The model owner's side: encodes float weights in fixed point and splits each into the three
+// parties' replicated pairs with fresh randomness. Party i gets element i of the result.
+std::array<std::map<std::string, MpcBackend::Tensor>, 3> deal_weights(
+    const std::map<std::string, veil::Tensor<float>>& weights, int frac_bits, Prg& prg);
+
+}  // namespace veil::nn

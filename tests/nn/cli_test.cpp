@@ -1,0 +1,78 @@
+// `veil generate` and `veil eval-ppl` on the tiny random GPT-2, checked against the library.
+#include "nn_test_util.h"
+#include "veil/model/bpe_tokenizer.h"
+#include "veil/nn/generate.h"
+#include "veil/nn/perplexity.h"
+#include "veil/nn/plain_backend.h"
+
+namespace veil::nn {
+namespace {
+
+std::string veil_cmd(const std::string& args) { return std::string(VEIL_BINARY) + " " + args; }
+
+TEST(Cli, GeneratePlaintextJson) {
+  const std::string prompt = "the quick fox";
+  const test::CommandResult r =
+      test::run_command(veil_cmd("generate --backend plaintext --model " + test::gpt2_fixture() + " --prompt '" +
+                                 prompt + "' --max-new-tokens 6 --json 2>/dev/null"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+
+  const auto tok = model::BpeTokenizer::load_dir(test::gpt2_fixture());
+  Gpt2Checkpoint ck = load_gpt2_checkpoint(test::gpt2_fixture());
+  PlainBackend be(std::move(ck.weights));
+  Gpt2<PlainBackend> gpt2(be, ck.config);
+  const auto prompt_ids = tok.encode(prompt);
+  std::vector<int32_t> expected;
+  for (const GeneratedToken& t :
+       generate(be, gpt2, prompt_ids, {.max_new_tokens = 6, .stop_token = tok.end_of_text_id()}))
+    expected.push_back(t.id);
+
+  EXPECT_EQ(j.at("backend"), "plaintext");
+  EXPECT_EQ(j.at("prompt_tokens").get<std::vector<int32_t>>(), prompt_ids);
+  EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), expected);
+  EXPECT_EQ(j.at("text").get<std::string>(), tok.decode(expected));
+  ASSERT_EQ(j.at("per_token_ms").size(), expected.size());
+  for (const auto& ms : j.at("per_token_ms")) EXPECT_GE(ms.get<double>(), 0.0);
+}
+
+TEST(Cli, GenerateMpcIsNotYetAvailable) {
+  const test::CommandResult r = test::run_command(
+      veil_cmd("generate --model " + test::gpt2_fixture() + " --prompt hi --max-new-tokens 2 2>&1"));
+  EXPECT_NE(r.rc, 0);
+  EXPECT_PRED2(test::contains, r.out, "not yet available");
+}
+
+TEST(Cli, GenerateBadModelFolderIsAClearError) {
+  test::TempDir tmp;
+  const test::CommandResult r = test::run_command(
+      veil_cmd("generate --backend plaintext --model " + tmp.path() + " --prompt hi --max-new-tokens 2 2>&1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(test::contains, r.out, "vocab.json");
+}
+
+TEST(Cli, EvalPplMatchesTheLibrary) {
+  test::TempDir tmp;
+  const std::string text = tmp.path() + "/text.txt";
+  std::ofstream(text) << "the dog sleeps in the sun while the fox runs to the forest. " << "then the fox eats.";
+  const test::CommandResult r = test::run_command(
+      veil_cmd("eval-ppl --model " + test::gpt2_fixture() + " --text " + text + " --context 8 --json"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+
+  const auto tok = model::BpeTokenizer::load_dir(test::gpt2_fixture());
+  Gpt2Checkpoint ck = load_gpt2_checkpoint(test::gpt2_fixture());
+  PlainBackend be(std::move(ck.weights));
+  Gpt2<PlainBackend> gpt2(be, ck.config);
+  std::ifstream in(text);
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto ids = tok.encode(content);
+  const PerplexityResult expected = perplexity(be, gpt2, ids, 8);
+  EXPECT_EQ(j.at("tokens").get<size_t>(), ids.size());
+  EXPECT_EQ(j.at("scored_tokens").get<int64_t>(), expected.scored);
+  EXPECT_EQ(expected.scored, int64_t(ids.size() - (ids.size() + 7) / 8));  // first of each window unscored
+  EXPECT_NEAR(j.at("perplexity").get<double>(), expected.perplexity(), 1e-6 * expected.perplexity());
+}
+
+}  // namespace
+}  // namespace veil::nn

@@ -27,11 +27,15 @@ struct SamplingOptions {
 struct GenerateOptions {
   int64_t max_new_tokens = 16;
   SamplingOptions sampling;
-  std::optional<int32_t> stop_token;  // generation ends after emitting it (e.g. <|endoftext|>)
+  // Generation ends after emitting this token (e.g. <|endoftext|>). Only a process that sees the
+  // tokens can stop early: leave it unset on MPC, where every party must run the same steps.
+  std::optional<int32_t> stop_token;
 };
 
+inline constexpr int32_t unknown_token = -1;  // the id where the backend opens nothing (an MPC party)
+
 struct GeneratedToken {
-  int32_t id;
+  int32_t id;      // unknown_token where the backend reveals nothing to this process
   double seconds;  // wall time of the forward pass that produced it (the first includes prefill)
 };
 
@@ -57,12 +61,14 @@ std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<in
   for (int64_t i = 0; i < opt.max_new_tokens; ++i) {
     const auto start = std::chrono::steady_clock::now();
     const typename B::Tensor logits = model.next_logits(input, cache);  // (1,V)
-    int32_t id;
+    int32_t id = unknown_token;
     if (opt.sampling.temperature == 0) {
       input = be.argmax(logits);
-      id = be.reveal_tokens(input).at(0);
+      const std::vector<int32_t> seen = be.reveal_tokens(input);
+      if (!seen.empty()) id = seen[0];
     } else {
-      id = sample_token(be.to_client(logits).data, opt.sampling, rng);
+      const Tensor<float> seen = be.to_client(logits);
+      if (seen.size() != 0) id = sample_token(seen.data, opt.sampling, rng);
       input = be.input_tokens({id});
     }
     out.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});

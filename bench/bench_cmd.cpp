@@ -7,6 +7,7 @@
 
 #include "cost_table.h"
 #include "gemm_bench.h"
+#include "model_bench.h"
 #include "net_model.h"
 #include "ops_cases.h"
 #include "veil/commands.h"
@@ -82,6 +83,15 @@ void register_bench(CLI::App& app) {
   auto n = std::make_shared<int64_t>(1 << 20);
   costs->add_option("-n,--elements", *n, "Element count to evaluate the formulas at")->check(CLI::PositiveNumber);
   costs->callback([n] { bench::print_cost_table(*n); });
+
+  auto mo = std::make_shared<bench::ModelBenchOptions>();
+  auto* model = bench->add_subcommand("model", "Private GPT2-base (32-token prompt + 1 token; decode steps at contexts "
+                                               "128/512/1024) and BERT-base (128 tokens) on the MPC backend with random "
+                                               "weights of the real shapes; per-layer-type breakdown");
+  model->add_flag("--quick", mo->quick, "2 layers instead of 12 (a smoke run)");
+  model->add_option("--model", mo->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}));
+  model->add_option("--json", mo->json_path, "Also write the rows as JSON to this file");
+  model->callback([mo] { bench::run_model_bench(*mo); });
 
   auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "
                                              "reference, both rings");

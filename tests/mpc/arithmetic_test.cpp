@@ -93,6 +93,21 @@ TYPED_TEST(ArithmeticTest, BatchedMatmulMatchesPlaintext) {
   expect_cost(m, cost_matmul_aa<T>(B * M * N));
 }
 
+TYPED_TEST(ArithmeticTest, MatmulNtMatchesPlaintext) {
+  using T = TypeParam;
+  const int64_t B = 2, M = 3, K = 70, N = 130;  // crosses the row block of B
+  auto x = random_ring<T>(size_t(B * M * K), 17), y = random_ring<T>(size_t(B * N * K), 18);
+  auto [out, m] = run_kernel<T>({Tensor<T>({B, M, K}, x), Tensor<T>({B, N, K}, y)},
+                                [](Context& ctx, auto& xs) { return matmul_aa_nt(ctx, xs[0], xs[1]); });
+  std::vector<T> ref(size_t(B * M * N));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t p = 0; p < K; ++p) ref[size_t((b * M + i) * N + j)] += x[size_t((b * M + i) * K + p)] * y[size_t((b * N + j) * K + p)];
+  EXPECT_EQ(out, ref);
+  expect_cost(m, cost_matmul_aa<T>(B * M * N));
+}
+
 TYPED_TEST(ArithmeticTest, GemmBlockedEqualsNaive) {
   using T = TypeParam;
   const int64_t M = 70, K = 300, N = 530;  // crosses every block edge

@@ -53,6 +53,25 @@ void gemm2_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t
 }
 
 template <class T>
+void gemm2_nt_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n) {
+  constexpr int64_t jb = 64;  // rows of B kept hot across the rows of A
+  for (int64_t j0 = 0; j0 < n; j0 += jb) {
+    const int64_t j1 = std::min(n, j0 + jb);
+    for (int64_t i = 0; i < m; ++i) {
+      const T* __restrict x1 = a1 + i * k;
+      const T* __restrict x2 = a2 + i * k;
+      for (int64_t j = j0; j < j1; ++j) {
+        const T* __restrict y1 = b1 + j * k;
+        const T* __restrict y2 = b2 + j * k;
+        T acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += x1[p] * y1[p] + x2[p] * y2[p];
+        c[i * n + j] += acc;
+      }
+    }
+  }
+}
+
+template <class T>
 void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -66,6 +85,8 @@ template void gemm_acc<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, in
 template void gemm_acc<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
 template void gemm2_acc<uint32_t>(const uint32_t*, const uint32_t*, const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
 template void gemm2_acc<uint64_t>(const uint64_t*, const uint64_t*, const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
+template void gemm2_nt_acc<uint32_t>(const uint32_t*, const uint32_t*, const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
+template void gemm2_nt_acc<uint64_t>(const uint64_t*, const uint64_t*, const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
 template void gemm_naive<uint32_t>(const uint32_t*, const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
 template void gemm_naive<uint64_t>(const uint64_t*, const uint64_t*, uint64_t*, int64_t, int64_t, int64_t);
 

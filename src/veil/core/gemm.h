@@ -13,6 +13,11 @@ void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);
 template <class T>
 void gemm2_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n);
 
+// C (M,N) += A1 (M,K) · B1ᵀ + A2 (M,K) · B2ᵀ with B1, B2 stored (N,K): row-by-row dot
+// products, for [out, in] weights and tied embedding heads without transposing them.
+template <class T>
+void gemm2_nt_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n);
+
 // The textbook triple loop (i, j, k), kept as the reference the benchmark compares against.
 template <class T>
 void gemm_naive(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n);

@@ -115,6 +115,30 @@ template <class T> AShare<T> matmul_aa(Context& ctx, const AShare<T>& x, const A
 }
 template <class T> Cost cost_matmul_aa(int64_t outputs) { return cost_mul_aa<T>(outputs); }
 
+// z_i = x_i·y_{i+1}ᵀ + (x_i + x_{i+1})·y_iᵀ, as matmul_aa with Y read row-wise.
+template <class T> AShare<T> matmul_aa_nt(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
+  const size_t r = x.shape.size();
+  if (r < 2 || r > 3 || y.shape.size() != r || x.shape[r - 1] != y.shape[r - 1] ||
+      (r == 3 && x.shape[0] != y.shape[0]))
+    throw std::invalid_argument("matmul_aa_nt: cannot multiply " + shape_str(x.shape) + " by the transpose of " +
+                                shape_str(y.shape));
+  net::Link::Scope scope(ctx.link(), "matmul_aa");
+  const int64_t batch = r == 3 ? x.shape[0] : 1, m = x.shape[r - 2], k = x.shape[r - 1], n = y.shape[r - 2];
+  AShare<T> z(r == 3 ? Shape{batch, m, n} : Shape{m, n});
+  ctx.prg_next().fill(z.s0.data(), z.size() * sizeof(T));
+  std::vector<T> b = ctx.prg_prev().draw<T>(z.size());
+  for (size_t i = 0; i < z.size(); ++i) z.s0[i] -= b[i];
+  std::vector<T> xsum(x.size());
+  for (size_t i = 0; i < xsum.size(); ++i) xsum[i] = x.s0[i] + x.s1[i];
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const size_t xo = size_t(bi * m * k), yo = size_t(bi * n * k);
+    gemm2_nt_acc(x.s0.data() + xo, y.s1.data() + yo, xsum.data() + xo, y.s0.data() + yo, z.s0.data() + bi * m * n, m, k, n);
+  }
+  ctx.link().send(ctx.prev(), z.s0);
+  ctx.link().recv(ctx.next(), z.s1);
+  return z;
+}
+
 // See arithmetic.h. Roles: P2 helps (knows r); P0 and P1 open c = x + 2^(k−2) + r.
 // PRG streams: s_2 (P2.next = P0.prev) gives r0, the 2-of-2 shares for P0, and y0;
 //              s_1 (P1.next = P2.prev) gives r1 and y2.
@@ -197,6 +221,7 @@ template <class T> Cost cost_trunc_a(int64_t n) {
   template Cost cost_mul_aa<T>(int64_t);                                                  \
   template AShare<T> matmul_aa(Context&, const AShare<T>&, const AShare<T>&);             \
   template Cost cost_matmul_aa<T>(int64_t);                                               \
+  template AShare<T> matmul_aa_nt(Context&, const AShare<T>&, const AShare<T>&);          \
   template AShare<T> trunc_a(Context&, const AShare<T>&, int);                            \
   template Cost cost_trunc_a<T>(int64_t);
 VEIL_FOR_RINGS(INST)

@@ -24,6 +24,10 @@ template <class T> Cost cost_mul_aa(int64_t n);
 template <class T> AShare<T> matmul_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y);
 template <class T> Cost cost_matmul_aa(int64_t outputs);
 
+// Z = X · Yᵀ with Y stored transposed: X (M,K), Y (N,K) -> (M,N); or batched (B,M,K), (B,N,K).
+// For [out, in] weights and tied embedding heads. Same cost as matmul_aa.
+template <class T> AShare<T> matmul_aa_nt(Context& ctx, const AShare<T>& x, const AShare<T>& y);
+
 // y ≈ x / 2^d (arithmetic shift), for x in [−2^(k−2), 2^(k−2)).
 // Protocol: P2 deals r and the 2-of-2 shares of r's top bit and of ⌊(r mod 2^(k−1)) / 2^d⌋ to
 // P0/P1, who open c = x + 2^(k−2) + r between themselves; the wrap is corrected with r's top bit

@@ -23,18 +23,6 @@ using Share = MpcBackend::Tensor;
 namespace {
 int64_t rows_of(const Shape& s) { return s.size() < 2 ? 1 : numel(Shape(s.begin(), s.end() - 1)); }
 
-// (..., M, N) -> (..., N, M): a public permutation, local.
-Share transpose_last2(const Share& x) {
-  const size_t r = x.shape.size();
-  const int64_t m = x.shape[r - 2], n = x.shape[r - 1], b = numel(x.shape) / (m * n);
-  std::vector<int64_t> idx(size_t(b * m * n));
-  for (int64_t bi = 0; bi < b; ++bi)
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = 0; i < m; ++i) idx[size_t(bi * m * n + j * m + i)] = bi * m * n + i * n + j;
-  Shape out = x.shape;
-  std::swap(out[r - 2], out[r - 1]);
-  return mpc::gather(x, idx, out);
-}
 }  // namespace
 
 MpcBackend::MpcBackend(mpc::Context& ctx, std::map<std::string, Tensor> weights, mpc::ClientPort& client)
@@ -74,7 +62,14 @@ Share MpcBackend::matmul(const Share& a, const Share& b) {
   return z;
 }
 
-Share MpcBackend::matmul_nt(const Share& a, const Share& b) { return matmul(a, transpose_last2(b)); }
+Share MpcBackend::matmul_nt(const Share& a, const Share& b) {
+  net::Link::Scope scope(ctx_.link(), "linear");
+  Share x = a;
+  if (a.shape.size() == 3 && b.shape.size() == 2) x = mpc::reshape(a, {a.shape[0] * a.shape[1], a.shape[2]});
+  Share z = mpc::trunc_a(ctx_, mpc::matmul_aa_nt(ctx_, x, b), frac_bits());
+  if (a.shape.size() == 3 && b.shape.size() == 2) z = mpc::reshape(z, {a.shape[0], a.shape[1], b.shape[0]});
+  return z;
+}
 
 Share MpcBackend::add(const Share& a, const Share& b) { return mpc::add_aa(a, b); }
 

@@ -1,0 +1,16 @@
+// `veil bench model`: private GPT-2 / BERT workloads on the MPC backend with random weights of
+// the real shapes (communication and rounds do not depend on the values).
+#pragma once
+#include <string>
+
+namespace veil::bench {
+
+struct ModelBenchOptions {
+  bool quick = false;        // 2 layers instead of 12: a smoke run
+  std::string which = "all"; // gpt2, bert or all
+  std::string json_path;
+};
+
+void run_model_bench(const ModelBenchOptions& o);
+
+}  // namespace veil::bench

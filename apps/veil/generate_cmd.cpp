@@ -11,6 +11,7 @@
 #include "veil/nn/checkpoint.h"
 #include "veil/nn/generate.h"
 #include "veil/nn/plain_backend.h"
+#include "veil/nn/private_generate.h"
 
 namespace veil::app {
 
@@ -28,16 +29,49 @@ struct GenerateArgs {
 // Bytes that are not valid UTF-8 (a character cut between tokens) become U+FFFD in JSON.
 std::string json_text(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
 
+std::string token_json(const model::BpeTokenizer& tok, int32_t id) {
+  return nlohmann::json(tok.decode(std::vector<int32_t>{id})).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Three parties as threads of this process plus the client; only the client sees tokens.
+void run_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const nn::Gpt2Checkpoint& ck,
+                 const std::vector<int32_t>& prompt) {
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64)\n", prompt.size());
+  const auto out = nn::generate_private(ck, prompt, a.opt, [&](int64_t, int32_t id, double s) {
+    std::fprintf(stderr, "  token %4d  %9.1f ms  %s\n", id, s * 1e3, token_json(tok, id).c_str());
+  });
+  std::vector<int32_t> ids;
+  nlohmann::json steps = nlohmann::json::array();
+  double total = 0;
+  int64_t bytes = 0;
+  for (const nn::PrivateToken& t : out) {
+    steps.push_back({{"token", t.id}, {"ms", t.seconds * 1e3}, {"bytes_all_parties", t.bytes_total},
+                     {"bytes_busiest_party", t.bytes_max}, {"rounds", t.rounds}});
+    total += t.seconds, bytes += t.bytes_total;
+    if (!a.ignore_eos && t.id == tok.end_of_text_id()) break;  // the client cuts at <|endoftext|>
+    ids.push_back(t.id);
+  }
+  const std::string text = tok.decode(ids);
+  if (a.json) {
+    const nlohmann::json j = {{"model", a.model}, {"backend", a.backend}, {"prompt", a.prompt},
+                              {"prompt_tokens", prompt}, {"tokens", ids}, {"text", text},
+                              {"steps", steps}, {"total_ms", total * 1e3}, {"bytes_all_parties", bytes}};
+    std::printf("%s\n", json_text(j).c_str());
+  } else {
+    std::printf("%s%s\n", a.prompt.c_str(), text.c_str());
+    std::fprintf(stderr, "veil generate: %zu tokens in %.1f s, %.1f MB sent by all parties\n", ids.size(), total,
+                 double(bytes) / 1e6);
+  }
+}
+
 void run_generate(const GenerateArgs& a) {
-  if (a.backend == "mpc")
-    throw std::runtime_error("--backend mpc is not yet available: the MPC backend of nn/ has not landed; "
-                             "run with --backend plaintext");
   const model::BpeTokenizer tok = model::BpeTokenizer::load_dir(a.model);
   nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(a.model);
   if (tok.vocab_size() > ck.config.vocab_size)
     throw std::runtime_error("the tokenizer of " + a.model + " has " + std::to_string(tok.vocab_size()) +
                              " tokens but the model's vocab_size is " + std::to_string(ck.config.vocab_size));
   const std::vector<int32_t> prompt = tok.encode(a.prompt);
+  if (a.backend == "mpc") return run_private(a, tok, ck, prompt);
   nn::PlainBackend be(std::move(ck.weights));
   nn::Gpt2<nn::PlainBackend> gpt2(be, ck.config);
 

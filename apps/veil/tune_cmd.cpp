@@ -6,12 +6,25 @@
 //   eval    all methods x seeds x traces; writes the table into docs/TUNING.md
 //   market  print the market: prices, speeds, estimated revocation rates
 //   k8s     write Kubernetes Job manifests for trials on a spot node pool
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "veil/commands.h"
+#include "veil/tune/backend.h"
 #include "veil/tune/curves.h"
+#include "veil/tune/eval.h"
+#include "veil/tune/market.h"
+#include "veil/tune/report.h"
+#include "veil/tune/sim.h"
 #include "veil/tune/space.h"
 #include "veil/tune/trial_process.h"
 
@@ -66,6 +79,96 @@ void cmd_record(const std::string& space_path, int configs, uint64_t seed, const
   std::printf("wrote %d curves to %s\n", configs, out.c_str());
 }
 
+// Options shared by the commands that replay a market.
+struct MarketArgs {
+  std::string market = "data/tune/market-eu-west-3a.json";
+  std::string data = "../shared/data";
+  std::string billing = "per-second";
+  std::string scenario;
+  int parallel = 8;
+  double overhead_s = 120, notice_s = 120;
+  double stop_prob = 0.05;
+  int predict_after = 3;
+  int max_trials = 0;
+
+  void add(CLI::App* c) {
+    c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
+        ->capture_default_str();
+    c->add_option("--data", data, "Shared data folder with spot/aws-prices and spot/skypilot-traces")->capture_default_str();
+    c->add_option("--billing", billing, "per-second (60 s minimum) or hourly (revoked partial hour free)")
+        ->capture_default_str();
+    c->add_option("--scenario", scenario, "Trace scenario name from the market file (default: the first)");
+    c->add_option("--parallel", parallel, "Trials running at once (one instance each)")->capture_default_str()->check(CLI::Range(1, 1000));
+    c->add_option("--overhead", overhead_s, "Launch/restart overhead in seconds, charged on every (re)start")->capture_default_str();
+    c->add_option("--notice", notice_s, "Revocation notice in seconds")->capture_default_str();
+    c->add_option("--stop-prob", stop_prob, "SpotTune stops a trial when P(final better than best) < this")->capture_default_str();
+    c->add_option("--predict-after", predict_after, "Epochs before SpotTune extrapolates a curve")->capture_default_str()->check(CLI::Range(3, 1000));
+    c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)");
+  }
+  tune::SimOptions sim() const {
+    tune::SimOptions o;
+    o.parallel = parallel;
+    o.billing = tune::parse_billing(billing);
+    o.launch_overhead_s = overhead_s;
+    o.notice_s = notice_s;
+    o.stop_prob = stop_prob;
+    o.predict_after = predict_after;
+    return o;
+  }
+  tune::Market load() const {
+    if (!std::filesystem::exists(data + "/spot"))
+      throw std::runtime_error("no spot data under " + data + " (expected spot/aws-prices and spot/skypilot-traces); pass --data");
+    return tune::load_market(market, data);
+  }
+  size_t scenario_index(const tune::Market& m) const {
+    if (scenario.empty()) return 0;
+    for (size_t i = 0; i < m.scenarios.size(); ++i)
+      if (m.scenarios[i].name == scenario) return i;
+    std::string names;
+    for (auto& s : m.scenarios) names += " " + s.name;
+    throw std::invalid_argument("unknown --scenario " + scenario + "; the market has:" + names);
+  }
+};
+
+std::vector<tune::Method> parse_methods(const std::string& s) {
+  if (s == "all") return tune::all_methods();
+  std::vector<tune::Method> out;
+  std::stringstream ss(s);
+  std::string m;
+  while (std::getline(ss, m, ',')) out.push_back(tune::parse_method(m));
+  return out;
+}
+
+void print_summary(const tune::SimResult& r, const std::string& metric) {
+  std::printf("%-12s cost $%8.3f  wall %6.2f h  best %s %.4f (config %ld)  trials %d  epochs %d  revocations %d  "
+              "migrations %d  stopped early %d  failed %d  spot %.0f%%\n",
+              r.method.c_str(), r.cost, r.wall_s / 3600, metric.c_str(), r.best, r.best_config, r.trials, r.epochs_run,
+              r.revocations, r.migrations, r.stopped_early, r.failed, 100 * r.spot_share);
+  for (const auto& e : r.errors) std::printf("    trial error: %s\n", e.c_str());
+}
+
+void write_report(const std::string& dir, const std::vector<tune::SimResult>& rs, const std::string& metric,
+                  const std::string& title) {
+  std::filesystem::create_directories(dir);
+  std::vector<tune::PlotSeries> ps;
+  for (const auto& r : rs) ps.push_back({r.method, r.best_vs_cost});
+  std::ofstream(dir + "/best_vs_cost.svg") << tune::svg_best_vs_cost(ps, metric, title);
+  std::ofstream md(dir + "/report.md");
+  md << "# veil tune report\n\n" << title << "\n\n![best " << metric << " vs money](best_vs_cost.svg)\n\n";
+  md << "| method | cost $ | wall h | best " << metric << " | trials | epochs | revocations | migrations | stopped early | failed |\n";
+  md << "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rs) {
+    char b[512];
+    std::snprintf(b, sizeof b, "| %s | %.3f | %.2f | %.4f | %d | %d | %d | %d | %d | %d |\n", r.method.c_str(), r.cost,
+                  r.wall_s / 3600, r.best, r.trials, r.epochs_run, r.revocations, r.migrations, r.stopped_early, r.failed);
+    md << b;
+  }
+  for (const auto& r : rs) {
+    md << "\n## " << r.method << "\n\n```\n" << tune::progress_table(r.wall_s, r.cost, r, metric) << "```\n";
+  }
+  std::printf("report: %s/report.md, %s/best_vs_cost.svg\n", dir.c_str(), dir.c_str());
+}
+
 }  // namespace
 
 void register_tune(CLI::App& app) {
@@ -88,6 +191,175 @@ void register_tune(CLI::App& app) {
   rec->add_option("--workdir", ra->workdir, "Directory for the trials' checkpoints and logs")->capture_default_str();
   rec->add_option("--nice", ra->nice, "Niceness added to each trial process")->capture_default_str()->check(CLI::Range(0, 19));
   rec->callback([ra] { cmd_record(ra->space, ra->configs, ra->seed, ra->out, ra->workdir, ra->nice); });
+
+  // replay
+  struct ReplayArgs {
+    MarketArgs m;
+    std::string curves = "data/tune/mlp_curves.csv", methods = "all", report;
+    int seed = 1;
+    double epoch_minutes = 10;
+    bool live = false;
+  };
+  auto pa = std::make_shared<ReplayArgs>();
+  CLI::App* rp = tune->add_subcommand("replay", "Tune on recorded learning curves with the market replayed from traces "
+                                                "(seconds; the same seed gives the same result)");
+  pa->m.add(rp);
+  rp->add_option("--curves", pa->curves, "Recorded curves CSV from `veil tune record`")->capture_default_str();
+  rp->add_option("--methods", pa->methods, "Comma-separated methods or all: spottune, random-od, random-spot, asha-od, asha-spot")
+      ->capture_default_str();
+  rp->add_option("--seed", pa->seed, "Seed: configuration order and trace/price offsets")->capture_default_str();
+  rp->add_option("--epoch-minutes", pa->epoch_minutes, "Mean epoch length on the baseline instance (recorded times are scaled)")
+      ->capture_default_str();
+  rp->add_option("--report", pa->report, "Write report.md and best_vs_cost.svg into this directory");
+  rp->add_flag("--live", pa->live, "Print the progress table after every epoch");
+  rp->callback([pa] {
+    tune::CurveSet cs = tune::read_curves(pa->curves);
+    tune::Market m = pa->m.load();
+    size_t s = pa->m.scenario_index(m);
+    tune::MarketReplay rep = tune::make_replay(m, s, uint64_t(pa->seed), 14 * 86400.0);
+    tune::ReplayBackend b(cs, pa->epoch_minutes);
+    auto order = tune::config_order(cs.curves.size(), pa->seed);
+    std::vector<tune::SimResult> rs;
+    for (tune::Method me : parse_methods(pa->methods)) {
+      tune::SimOptions o = pa->m.sim();
+      o.method = me;
+      o.epochs = cs.epochs;
+      o.minimize = cs.minimize;
+      o.budget.max_trials = pa->m.max_trials > 0 ? pa->m.max_trials : int(cs.curves.size());
+      tune::ProgressFn live;
+      if (pa->live) live = [&](double t, double sp, const tune::SimResult& r) { std::fputs(tune::progress_table(t, sp, r, cs.metric).c_str(), stderr); };
+      rs.push_back(tune::simulate(rep, b, order, o, live));
+      print_summary(rs.back(), cs.metric);
+    }
+    if (!pa->report.empty())
+      write_report(pa->report, rs, cs.metric, "replay of " + pa->curves + " on " + m.name + " / " + rep.scenario + ", seed " + std::to_string(pa->seed));
+  });
+
+  // eval
+  struct EvalArgs {
+    MarketArgs m;
+    std::string curves = "data/tune/mlp_curves.csv", out = "docs/TUNING.md", svg = "docs/tune-eval.svg", methods = "all";
+    int seeds = 20;
+    double epoch_minutes = 10;
+  };
+  auto ea = std::make_shared<EvalArgs>();
+  CLI::App* ev = tune->add_subcommand("eval", "Run every method over --seeds seeds and every trace scenario, and write "
+                                              "the table into --out between <!-- veil-tune-eval:begin/end --> markers");
+  ea->m.add(ev);
+  ev->add_option("--curves", ea->curves, "Recorded curves CSV")->capture_default_str();
+  ev->add_option("--seeds", ea->seeds, "Seeds per scenario")->capture_default_str()->check(CLI::Range(1, 10000));
+  ev->add_option("--methods", ea->methods, "Methods (comma-separated) or all")->capture_default_str();
+  ev->add_option("--epoch-minutes", ea->epoch_minutes, "Mean epoch length on the baseline instance")->capture_default_str();
+  ev->add_option("--out", ea->out, "Markdown file to paste the table into (created if missing)")->capture_default_str();
+  ev->add_option("--svg", ea->svg, "SVG of best metric vs money for seed 1 of the first scenario (empty: none)")->capture_default_str();
+  ev->callback([ea] {
+    tune::CurveSet cs = tune::read_curves(ea->curves);
+    tune::Market m = ea->m.load();
+    tune::EvalOptions eo;
+    eo.seeds = ea->seeds;
+    eo.methods = parse_methods(ea->methods);
+    eo.epoch_minutes = ea->epoch_minutes;
+    eo.sim = ea->m.sim();
+    eo.sim.budget.max_trials = ea->m.max_trials > 0 ? ea->m.max_trials : int(cs.curves.size());
+    if (!ea->m.scenario.empty()) eo.scenarios = {ea->m.scenario_index(m)};
+    auto t0 = std::chrono::steady_clock::now();
+    auto runs = tune::run_eval(m, cs, eo);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string md = tune::eval_markdown(m, cs, eo, runs);
+    std::fputs(md.c_str(), stdout);
+    std::printf("\n%zu simulated runs in %.1f s\n", runs.size(), secs);
+    std::string marker = "veil-tune-eval-" + ea->m.billing;
+    tune::paste_between_markers(ea->out, marker, md);
+    if (!ea->svg.empty()) {
+      std::vector<tune::PlotSeries> ps;
+      for (const auto& r : runs)
+        if (r.seed == 1 && r.scenario == runs.front().scenario) ps.push_back({tune::method_name(r.method), r.result.best_vs_cost});
+      std::ofstream(ea->svg) << tune::svg_best_vs_cost(ps, cs.metric, "best " + cs.metric + " vs money, " + m.scenarios[runs.front().scenario].name + ", seed 1, " + ea->m.billing + " billing");
+    }
+    std::printf("pasted into %s (markers %s)\n", ea->out.c_str(), marker.c_str());
+  });
+
+  // run
+  struct RunArgs {
+    MarketArgs m;
+    std::string space, method = "spottune", workdir = "/tmp/veil-tune-run", report;
+    int seed = 1, nice = 19;
+    double time_scale = 600;
+    bool quiet = false;
+  };
+  auto ua = std::make_shared<RunArgs>();
+  CLI::App* ru = tune->add_subcommand("run", "Tune with real trial processes (the space's \"command\") while the market clock, "
+                                             "prices and revocations are replayed: a revocation kills the process, the "
+                                             "restart resumes from its checkpoint. Trials run one epoch at a time, in step "
+                                             "with the simulated clock");
+  ua->m.add(ru);
+  ru->add_option("--space", ua->space, "Search space JSON with \"command\"")->required()->check(CLI::ExistingFile);
+  ru->add_option("--method", ua->method, "spottune, random-od, random-spot, asha-od or asha-spot")->capture_default_str();
+  ru->add_option("--seed", ua->seed, "Seed: configurations sampled and trace/price offsets")->capture_default_str();
+  ru->add_option("--workdir", ua->workdir, "Checkpoint directories trial-<i> and their trial.log")->capture_default_str();
+  ru->add_option("--time-scale", ua->time_scale, "Simulated seconds per real second of a trial on the baseline instance")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  ru->add_option("--nice", ua->nice, "Niceness added to trial processes")->capture_default_str()->check(CLI::Range(0, 19));
+  ru->add_option("--report", ua->report, "Write report.md and best_vs_cost.svg into this directory");
+  ru->add_flag("--quiet", ua->quiet, "No live progress table");
+  ru->callback([ua] {
+    tune::SearchSpace sp = tune::load_space(ua->space);
+    tune::Market m = ua->m.load();
+    size_t s = ua->m.scenario_index(m);
+    tune::MarketReplay rep = tune::make_replay(m, s, uint64_t(ua->seed), 14 * 86400.0);
+    int n = ua->m.max_trials > 0 ? ua->m.max_trials : sp.budget.max_trials;
+    std::filesystem::remove_all(ua->workdir);
+    tune::ProcessBackend b(sp, sp.sample_n(n, uint64_t(ua->seed)), ua->workdir, ua->time_scale, ua->nice);
+    std::vector<size_t> order(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) order[size_t(i)] = size_t(i);
+    tune::SimOptions o = ua->m.sim();
+    o.method = tune::parse_method(ua->method);
+    o.epochs = sp.epochs;
+    o.minimize = sp.minimize;
+    o.budget = sp.budget;
+    o.budget.max_trials = n;
+    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    tune::ProgressFn live = [&](double t, double spent, const tune::SimResult& r) {
+      if (ua->quiet) return;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(500)) return;
+      last = now;
+      if (isatty(2)) std::fputs("\x1b[H\x1b[2J", stderr);
+      std::fputs(tune::progress_table(t, spent, r, sp.metric).c_str(), stderr);
+    };
+    tune::SimResult r = tune::simulate(rep, b, order, o, live);
+    if (!ua->quiet) std::fputs(tune::progress_table(r.wall_s, r.cost, r, sp.metric).c_str(), stderr);
+    print_summary(r, sp.metric);
+    std::printf("processes killed by revocations: %d, restarts from checkpoint: %d\n", b.kills(), b.restarts());
+    if (r.budget_exhausted) std::printf("stopped by the budget (money or deadline)\n");
+    if (!ua->report.empty())
+      write_report(ua->report, {r}, sp.metric, "veil tune run of " + ua->space + " on " + m.name + " / " + rep.scenario);
+  });
+
+  // market
+  auto ma = std::make_shared<MarketArgs>();
+  CLI::App* mk = tune->add_subcommand("market", "Print the market: on-demand and spot prices, speeds, and the revocation "
+                                                "rates estimated from each scenario's traces");
+  ma->add(mk);
+  mk->callback([ma] {
+    tune::Market m = ma->load();
+    std::printf("%s\non-demand prices: %s\nspeeds: %s\n\n", m.name.c_str(), m.on_demand_source.c_str(), m.speed_note.c_str());
+    std::printf("%-14s %6s %9s %9s %9s %6s  %s\n", "type", "vCPU", "od $/h", "spot min", "spot max", "speed", "od $/progress");
+    for (size_t i = 0; i < m.types.size(); ++i) {
+      auto& p = m.spot[i].price;
+      std::printf("%-14s %6.0f %9.4f %9.4f %9.4f %6.3f  %.4f%s\n", m.types[i].name.c_str(), m.types[i].vcpus, m.types[i].on_demand,
+                  *std::min_element(p.begin(), p.end()), *std::max_element(p.begin(), p.end()), m.types[i].speed,
+                  m.types[i].on_demand / m.types[i].speed, int(i) == m.baseline ? "  (baseline)" : "");
+    }
+    for (size_t s = 0; s < m.scenarios.size(); ++s) {
+      auto r = tune::make_replay(m, s, 1, 86400);
+      std::printf("\nscenario %s (%s): revocations per held hour (first half of each trace), P(revoked within 1 h), availability\n",
+                  m.scenarios[s].name.c_str(), m.scenarios[s].trace_dir.c_str());
+      for (size_t i = 0; i < m.types.size(); ++i)
+        std::printf("  %-14s %-26s %.3f/h  %.1f%%  %.0f%%\n", m.types[i].name.c_str(), r.traces[i].name().c_str(),
+                    r.estimate[i].rate_per_hour, 100 * r.estimate[i].probability(1), 100 * r.estimate[i].availability);
+    }
+  });
 }
 
 }  // namespace veil::app

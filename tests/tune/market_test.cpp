@@ -45,11 +45,16 @@ TEST(TuneMarket, RevocationRateFromSyntheticTrace) {
   EXPECT_NEAR(e.availability, 0.8, 1e-12);
   EXPECT_NEAR(e.probability(1.0), 1 - std::exp(-2.5), 1e-12);
   // Next revocation / availability, wrapping around the end.
-  EXPECT_DOUBLE_EQ(tr.next_unavailable(10), 4 * 360.0);
-  EXPECT_DOUBLE_EQ(tr.next_available(4 * 360.0 + 5), 5 * 360.0);
+  EXPECT_NEAR(tr.next_unavailable(10), 4 * 360.0, 1e-5);
+  EXPECT_NEAR(tr.next_available(4 * 360.0 + 5), 5 * 360.0, 1e-5);
   EXPECT_DOUBLE_EQ(tr.next_unavailable(9 * 360.0 + 1), 9 * 360.0 + 1);
-  EXPECT_DOUBLE_EQ(tr.next_available(9 * 360.0 + 1), 10 * 360.0);
-  EXPECT_DOUBLE_EQ(tr.next_unavailable(10 * 360.0 + 7), 14 * 360.0);
+  EXPECT_NEAR(tr.next_available(9 * 360.0 + 1), 10 * 360.0, 1e-5);
+  EXPECT_NEAR(tr.next_unavailable(10 * 360.0 + 7), 14 * 360.0, 1e-5);
+  for (double t = 0; t < 30 * 360.0; t += 7.3) {
+    double a = tr.next_available(t), u = tr.next_unavailable(t);
+    EXPECT_TRUE(tr.available(a)) << t;
+    EXPECT_FALSE(tr.available(u)) << t;
+  }
   AvailabilityTrace always("always", 60, {1, 1, 1});
   EXPECT_EQ(always.next_unavailable(5), kInf);
   EXPECT_GT(estimate_revocation(always, 0, 180).rate_per_hour, 0);  // never proves zero risk

@@ -110,25 +110,31 @@ AvailabilityTrace::AvailabilityTrace(std::string name, double gap_s, std::vector
 
 size_t AvailabilityTrace::tick(double t) const {
   double d = duration_s();
-  double w = std::fmod(t, d);
-  if (w < 0) w += d;
-  return std::min(n_.size() - 1, size_t(w / gap_));
+  double w = t - std::floor(t / d) * d;
+  return std::min(n_.size() - 1, size_t(std::floor(w / gap_)));
+}
+
+// Start time of the tick `ahead` ticks after the one containing t. The result is nudged
+// a microsecond into that tick so that tick() of it is that tick despite rounding.
+double AvailabilityTrace::tick_time(double t, int64_t ahead) const {
+  const double d = duration_s();
+  double period = std::floor(t / d);
+  double start = period * d + double(tick(t)) * gap_;
+  return start + double(ahead) * gap_ + 1e-6;
 }
 
 double AvailabilityTrace::next_unavailable(double t) const {
   size_t i = tick(t);
   if (next_down_[i] < 0) return kInf;
   if (next_down_[i] == 0) return t;
-  double tick_start = t - std::fmod(std::fmod(t, duration_s()) + duration_s(), duration_s()) + double(i) * gap_;
-  return tick_start + double(next_down_[i]) * gap_;
+  return tick_time(t, next_down_[i]);
 }
 
 double AvailabilityTrace::next_available(double t) const {
   size_t i = tick(t);
   if (next_up_[i] < 0) return kInf;
   if (next_up_[i] == 0) return t;
-  double tick_start = t - std::fmod(std::fmod(t, duration_s()) + duration_s(), duration_s()) + double(i) * gap_;
-  return tick_start + double(next_up_[i]) * gap_;
+  return tick_time(t, next_up_[i]);
 }
 
 AvailabilityTrace load_skypilot_trace(const std::string& path) {

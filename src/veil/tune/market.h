@@ -58,6 +58,7 @@ class AvailabilityTrace {
 
  private:
   size_t tick(double t) const;
+  double tick_time(double t, int64_t ahead) const;
   std::string name_;
   double gap_ = 1;
   std::vector<int> n_;

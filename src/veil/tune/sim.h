@@ -1,0 +1,93 @@
+// The tuning harness: one event-driven simulation of a tuning job on a replayed spot
+// market, shared by SpotTune and the baselines so that they differ only in policy.
+//
+// Model. Up to `parallel` trials run at once, each on its own instance (a lease). A lease
+// starts with `launch_overhead_s` of boot + restore (charged). Each epoch ends with a
+// checkpoint. A spot lease is revoked when the market's trace drops to zero capacity; the
+// trial hears of it `notice_s` earlier: an epoch that cannot finish by the revocation is
+// abandoned at the notice (work since the checkpoint is lost), and the trial is requeued
+// at the front. Leases are billed by the BillingRule at the replayed spot or on-demand price.
+//
+// Methods:
+//   spottune     cost-aware provisioning over all types and spot/on-demand (expected
+//                cost per unit progress from price, speed, estimated revocation rate and
+//                restart overhead; re-decided every epoch, migrating when it pays) +
+//                learning-curve prediction that stops trials unlikely to beat the best.
+//   random-od    random search, every trial to the end, on-demand baseline type.
+//   random-spot  the same on spot of the baseline type (waits while there is no capacity).
+//   asha-od / asha-spot   asynchronous successive halving (Li et al., MLSys 2020), eta = 3,
+//                in its stopping form (a trial below the top 1/eta at a rung stops).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "veil/tune/backend.h"
+#include "veil/tune/billing.h"
+#include "veil/tune/market.h"
+#include "veil/tune/space.h"
+
+namespace veil::tune {
+
+enum class Method { spottune, random_od, random_spot, asha_od, asha_spot };
+const std::vector<Method>& all_methods();
+std::string method_name(Method m);
+Method parse_method(const std::string& s);  // throws std::invalid_argument listing the names
+
+struct SimOptions {
+  Method method = Method::spottune;
+  int parallel = 8;
+  int epochs = 15;
+  bool minimize = true;
+  Budget budget;
+  BillingRule billing;
+  double launch_overhead_s = 120;
+  double notice_s = 120;
+  // SpotTune
+  int predict_after = 3;       // epochs a trial runs before its curve is extrapolated
+  double stop_prob = 0.05;     // stop when P(final better than best so far) falls below
+  double migrate_gain = 0.15;  // migrate when the expected remaining cost drops by this fraction
+  bool provisioning = true;    // false: SpotTune's prediction on the baseline type's spot only
+  bool prediction = true;      // false: SpotTune's provisioning without early stopping
+  // ASHA
+  int eta = 3;
+  int asha_min_epochs = 1;
+};
+
+struct TrialSummary {
+  size_t config = 0;
+  std::string status;          // running, queued, paused, done, stopped, failed
+  int epochs = 0;
+  double last = 0, best = 0;
+  std::string instance;        // "c5.2xlarge/spot"
+  double cost = 0;
+  int revocations = 0, migrations = 0;
+  std::string error;
+};
+
+struct SimResult {
+  std::string method, scenario;
+  double cost = 0;              // dollars
+  double wall_s = 0;            // simulated seconds to the end
+  double best = 0;              // best metric at any checkpoint of any trial
+  long best_config = -1;
+  int trials = 0, epochs_run = 0, revocations = 0, migrations = 0, stopped_early = 0, failed = 0;
+  double spot_share = 0;        // fraction of instance-seconds on spot
+  std::vector<std::pair<double, double>> best_vs_cost;  // (dollars spent, best so far)
+  std::vector<std::string> errors;
+  std::vector<TrialSummary> trials_table;
+  bool budget_exhausted = false;
+};
+
+// Called after every completed epoch with the simulated time, money spent and the table.
+using ProgressFn = std::function<void(double t, double spent, const SimResult& sofar)>;
+
+SimResult simulate(const MarketReplay& market, TrialBackend& backend, const std::vector<size_t>& order,
+                   const SimOptions& opt, const ProgressFn& progress = {});
+
+// Expected dollars to do `work_s` baseline-seconds of training on type `ty` (spot or not)
+// starting at `t`, with epochs of `epoch_s` baseline-seconds: the provisioning model.
+double expected_cost(const MarketReplay& m, const SimOptions& opt, int ty, bool spot, double t, double work_s,
+                     double epoch_s, bool fresh_launch, double* duration_s = nullptr);
+
+}  // namespace veil::tune

@@ -9,8 +9,10 @@ build: bootstrap
 debug: bootstrap
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
+MODEL ?= models/tiny-random-gpt2
+PROMPT ?= To be, or not to be
 run: build
-	build/release/veil bench ops --quick
+	build/release/veil generate --model $(MODEL) --prompt "$(PROMPT)" --max-new-tokens 8
 test: build
 	ctest --preset release -j $(JOBS)
 bench: build

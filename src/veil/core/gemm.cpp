@@ -4,52 +4,44 @@
 
 namespace veil {
 
-template <class T>
-void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
-  constexpr int64_t kc = 256;  // depth of a block (rows of B kept hot)
-  constexpr int64_t nc = 512;  // width of a block (columns of C/B)
-  constexpr int64_t mc = 64;
+namespace {
+// Walks C (M,N) in cache blocks — column blocks of nc, depth blocks of kc, row blocks of 64 —
+// calling step(i, p, j0, jn) for every row i and depth p of a block: "row i of C, columns
+// [j0, j0 + jn), gets the contribution of depth p".
+template <class Step>
+void for_blocks(int64_t m, int64_t k, int64_t n, int64_t kc, Step&& step) {
+  constexpr int64_t nc = 512, mc = 64;
   for (int64_t j0 = 0; j0 < n; j0 += nc) {
     const int64_t jn = std::min(nc, n - j0);
     for (int64_t p0 = 0; p0 < k; p0 += kc) {
       const int64_t pk = std::min(kc, k - p0);
-      for (int64_t i0 = 0; i0 < m; i0 += mc) {
-        const int64_t im = std::min(mc, m - i0);
-        for (int64_t i = i0; i < i0 + im; ++i) {
-          T* __restrict crow = c + i * n + j0;
-          const T* arow = a + i * k;
-          for (int64_t p = p0; p < p0 + pk; ++p) {
-            const T av = arow[p];
-            const T* __restrict brow = b + p * n + j0;
-            for (int64_t j = 0; j < jn; ++j) crow[j] += av * brow[j];
-          }
-        }
-      }
+      for (int64_t i0 = 0; i0 < m; i0 += mc)
+        for (int64_t i = i0; i < std::min(m, i0 + mc); ++i)
+          for (int64_t p = p0; p < p0 + pk; ++p) step(i, p, j0, jn);
     }
   }
+}
+}  // namespace
+
+template <class T>
+void gemm_acc(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
+  for_blocks(m, k, n, 256, [=](int64_t i, int64_t p, int64_t j0, int64_t jn) {
+    const T av = a[i * k + p];
+    T* __restrict crow = c + i * n + j0;
+    const T* __restrict brow = b + p * n + j0;
+    for (int64_t j = 0; j < jn; ++j) crow[j] += av * brow[j];
+  });
 }
 
 template <class T>
 void gemm2_acc(const T* a1, const T* b1, const T* a2, const T* b2, T* c, int64_t m, int64_t k, int64_t n) {
-  constexpr int64_t kc = 128, nc = 512, mc = 64;
-  for (int64_t j0 = 0; j0 < n; j0 += nc) {
-    const int64_t jn = std::min(nc, n - j0);
-    for (int64_t p0 = 0; p0 < k; p0 += kc) {
-      const int64_t pk = std::min(kc, k - p0);
-      for (int64_t i0 = 0; i0 < m; i0 += mc) {
-        const int64_t im = std::min(mc, m - i0);
-        for (int64_t i = i0; i < i0 + im; ++i) {
-          T* __restrict crow = c + i * n + j0;
-          for (int64_t p = p0; p < p0 + pk; ++p) {
-            const T u = a1[i * k + p], v = a2[i * k + p];
-            const T* __restrict r1 = b1 + p * n + j0;
-            const T* __restrict r2 = b2 + p * n + j0;
-            for (int64_t j = 0; j < jn; ++j) crow[j] += u * r1[j] + v * r2[j];
-          }
-        }
-      }
-    }
-  }
+  for_blocks(m, k, n, 128, [=](int64_t i, int64_t p, int64_t j0, int64_t jn) {
+    const T u = a1[i * k + p], v = a2[i * k + p];
+    T* __restrict crow = c + i * n + j0;
+    const T* __restrict r1 = b1 + p * n + j0;
+    const T* __restrict r2 = b2 + p * n + j0;
+    for (int64_t j = 0; j < jn; ++j) crow[j] += u * r1[j] + v * r2[j];
+  });
 }
 
 template <class T>

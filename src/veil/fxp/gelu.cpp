@@ -1,12 +1,13 @@
-#include "veil/fxp/gelu.h"
-
 #include "veil/core/fixed_point.h"
+
 #include "veil/fxp/fxp_mul.h"
-#include "veil/mpc/layout.h"
+#include "veil/fxp/gelu.h"
 #include "veil/fxp/poly.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
+#include "veil/mpc/layout.h"
+#include "veil/mpc/narrow.h"
 
 namespace veil::fxp {
 namespace {
@@ -25,6 +26,8 @@ AShare<T> poly_raw(Context& ctx, const std::vector<AShare<T>>& pw, const std::ve
   return mpc::add_ap(ctx, acc, std::vector<T>{fxp_encode<T>(c[0], F + Fc)});
 }
 
+constexpr int kSignFracBits = 6;  // resolution of the segment tests on FM64: 1/64
+
 }  // namespace
 
 template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
@@ -36,7 +39,12 @@ template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
   // c0 = [x < −4], c1 = [x < −1.95], c2 = [x > 2.8] in one comparison (2.8, not PUMA's 3: see
   // the header).
   AShare<T> a = add_fp(ctx, x, 4.0), b = add_fp(ctx, x, 1.95), c = add_fp(ctx, mpc::neg_a(x), kLinearFrom);
-  AShare<T> cmp = mpc::ltz_a(ctx, mpc::concat<T>({&a, &b, &c}));
+  // On FM64 the signs are taken on 32 bits after dropping all but 6 fraction bits: the segment
+  // boundaries need no finer resolution, and a 32-bit adder costs half a 64-bit one.
+  AShare<T> all = mpc::concat<T>({&a, &b, &c});
+  AShare<T> cmp;
+  if constexpr (sizeof(T) == 8) cmp = mpc::ltz_a_via32(ctx, all, F - kSignFracBits);
+  else cmp = mpc::ltz_a(ctx, all);
   AShare<T> c0 = mpc::slice(cmp, 0, n, x.shape), c1 = mpc::slice(cmp, n, n, x.shape), c2 = mpc::slice(cmp, 2 * n, n, x.shape);
 
   std::vector<AShare<T>> pw = powers(ctx, x, 6, F);

@@ -2,9 +2,10 @@
 
 #include <stdexcept>
 
-#include "veil/mpc/layout.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/instantiate.h"
+#include "veil/mpc/layout.h"
+#include "veil/mpc/narrow.h"
 
 namespace veil::fxp {
 
@@ -15,7 +16,11 @@ template <class T> AShare<T> onehot(Context& ctx, const AShare<T>& idx, int64_t 
   out.push_back(V);
   std::vector<T> values(idx.size() * size_t(V));
   for (size_t i = 0; i < values.size(); ++i) values[i] = T(int64_t(i) % V);
-  return mpc::eq_ap(ctx, mpc::repeat_each(idx, V, out), values);
+  const AShare<T> rep = mpc::repeat_each(idx, V, out);
+  if constexpr (sizeof(T) == 8) {
+    if (V <= (int64_t(1) << 31)) return mpc::eq_ap_via32(ctx, rep, values);  // ids fit 32 bits
+  }
+  return mpc::eq_ap(ctx, rep, values);
 }
 
 #define X(T) template AShare<T> onehot(Context&, const AShare<T>&, int64_t);

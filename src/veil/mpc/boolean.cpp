@@ -251,7 +251,7 @@ template <class T> AShare<T> lt_aa(Context& ctx, const AShare<T>& x, const AShar
 }
 template <class T> Cost cost_lt_aa(int64_t n) { return cost_ltz_a<T>(n); }
 
-template <class T> static AShare<T> eq_zero(Context& ctx, const AShare<T>& z) {
+template <class T> BShare<T> eqz_b(Context& ctx, const AShare<T>& z) {
   const size_t n = z.size();
   net::Link& link = ctx.link();
   // P0 boolean-shares a = z0 + z1: components 0 (s_2) and 1 (s_0) from PRGs, component 2 sent.
@@ -278,18 +278,18 @@ template <class T> static AShare<T> eq_zero(Context& ctx, const AShare<T>& z) {
   // t = a ^ b is zero iff z == 0: AND-reduce the complement's bits into bit 0.
   BShare<T> e = not_b(ctx, t);
   for (int sh = kbits<T> / 2; sh >= 1; sh /= 2) e = and_bb(ctx, e, shr_b(e, sh));
-  return bit2a(ctx, e);
+  return and_bp(e, T(1));
 }
 
 template <class T> AShare<T> eq_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
   net::Link::Scope scope(ctx.link(), "eq_aa");
-  return eq_zero(ctx, sub_aa(x, y));
+  return bit2a(ctx, eqz_b(ctx, sub_aa(x, y)));
 }
 template <class T> AShare<T> eq_ap(Context& ctx, const AShare<T>& x, const std::vector<T>& c) {
   net::Link::Scope scope(ctx.link(), "eq_aa");
   std::vector<T> neg(c.size());
   for (size_t i = 0; i < c.size(); ++i) neg[i] = T(0) - c[i];
-  return eq_zero(ctx, add_ap(ctx, x, neg));
+  return bit2a(ctx, eqz_b(ctx, add_ap(ctx, x, neg)));
 }
 template <class T> Cost cost_eq_aa(int64_t n) {
   const int64_t e = sizeof(T), lg = ceil_log2(kbits<T>);
@@ -327,6 +327,7 @@ template <class T> Cost cost_select_a(int64_t n) { return cost_mul_aa<T>(n); }
   template AShare<T> eq_aa(Context&, const AShare<T>&, const AShare<T>&);                     \
   template AShare<T> eq_ap(Context&, const AShare<T>&, const std::vector<T>&);                \
   template Cost cost_eq_aa<T>(int64_t);                                                       \
+  template BShare<T> eqz_b(Context&, const AShare<T>&);                                       \
   template AShare<T> select_a(Context&, const AShare<T>&, const AShare<T>&, const AShare<T>&); \
   template Cost cost_select_a<T>(int64_t);
 VEIL_FOR_RINGS(INST)

@@ -1,0 +1,39 @@
+// 32-bit comparisons of FM64 values: plaintext twin and declared cost.
+#include "kernel_harness.h"
+#include "veil/mpc/narrow.h"
+
+namespace veil::mpc {
+namespace {
+
+using testing::expect_cost;
+using testing::random_ring;
+using testing::run_kernel;
+
+TEST(Narrow, LtzVia32MatchesPlaintextAwayFromZero) {
+  const int64_t n = 5000;
+  const int drop = 12;
+  auto x = random_ring<uint64_t>(size_t(n), 41);
+  for (auto& v : x) v = uint64_t(int64_t(v) >> (64 - 30 - drop));  // |x| < 2^(29 + drop)
+  x[0] = uint64_t(int64_t(1) << (29 + drop)), x[1] = uint64_t(-(int64_t(1) << (29 + drop)));
+  auto [out, m] = run_kernel<uint64_t>({Tensor<uint64_t>({n}, x)},
+                                       [&](Context& ctx, auto& xs) { return ltz_a_via32(ctx, xs[0], drop); });
+  for (size_t i = 0; i < size_t(n); ++i) {
+    if (std::abs(int64_t(x[i])) <= (int64_t(1) << drop)) continue;  // the stated fuzzy band
+    ASSERT_EQ(out[i], uint64_t(int64_t(x[i]) < 0)) << int64_t(x[i]);
+  }
+  expect_cost(m, cost_ltz_a_via32(n));
+}
+
+TEST(Narrow, EqVia32MatchesPlaintext) {
+  const int64_t n = 3000;
+  auto x = random_ring<uint64_t>(size_t(n), 42, (uint64_t(1) << 16) - 1);
+  std::vector<uint64_t> c(static_cast<size_t>(n));
+  for (size_t i = 0; i < c.size(); ++i) c[i] = i % 3 ? x[i] : (x[i] + 1) & 0xFFFF;
+  auto [out, m] = run_kernel<uint64_t>({Tensor<uint64_t>({n}, x)},
+                                       [&](Context& ctx, auto& xs) { return eq_ap_via32(ctx, xs[0], c); });
+  for (size_t i = 0; i < size_t(n); ++i) ASSERT_EQ(out[i], uint64_t(i % 3 != 0));
+  expect_cost(m, cost_eq_ap_via32(n));
+}
+
+}  // namespace
+}  // namespace veil::mpc

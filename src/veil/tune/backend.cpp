@@ -55,7 +55,7 @@ std::string ProcessBackend::checkpoint_dir(size_t c) const { return workdir_ + "
 
 double ProcessBackend::expected_seconds(size_t c, int) const {
   auto it = last_real_s_.find(c);
-  double real = it == last_real_s_.end() ? 1.0 : it->second;
+  double real = it == last_real_s_.end() ? 0.0 : it->second;  // 0: unknown until measured
   if (it == last_real_s_.end() && !last_real_s_.empty()) {
     real = 0;
     for (auto& [k, v] : last_real_s_) real += v;

@@ -58,6 +58,7 @@ double expected_cost(const MarketReplay& m, const SimOptions& opt, int ty, bool 
 namespace {
 
 enum class Ev { ready, epoch_end, revoke, wake };
+constexpr int kStuck = 3;
 
 struct Event {
   double t;
@@ -101,6 +102,7 @@ struct Trial {
   double epoch_start = 0;
   double cost = 0;
   int revocations = 0, migrations = 0;
+  int stuck = 0;  // revocations since the last completed epoch
   std::string error;
 };
 
@@ -245,6 +247,9 @@ class Sim {
         return;
       }
       if (from_queue) queue_.pop_front();
+      // A trial revoked kStuck times without finishing an epoch (its epochs do not fit in the
+      // spot windows) runs its next epoch on demand, so that no policy livelocks.
+      if (spot && t.stuck >= kStuck) spot = false;
       Lease l;
       l.trial = pick, l.type = ty, l.spot = spot, l.start = now;
       l.revoke_at = spot ? m_.next_revocation(ty, now) : kInf;
@@ -274,7 +279,12 @@ class Sim {
     }
     t.pending_out = b_.run_epoch(t.config, t.done + 1);
     ++t.gen;
-    push(now_ + t.pending_out.ref_seconds / speed, Ev::epoch_end, i);
+    const double end = now_ + t.pending_out.ref_seconds / speed;
+    if (l.spot && end > l.revoke_at) {  // longer than expected: revoked before it ended
+      push(std::max(now_, l.revoke_at - o_.notice_s), Ev::revoke, i);
+      return;
+    }
+    push(end, Ev::epoch_end, i);
   }
 
   void revoke(int i) {
@@ -284,6 +294,7 @@ class Sim {
     double d_hat = b_.expected_seconds(t.config, t.done + 1) / speed;
     b_.kill(t.config, d_hat > 0 ? (now_ - t.epoch_start) / d_hat : 0);
     ++t.revocations;
+    ++t.stuck;
     ++res_.revocations;
     blocked_until_[size_t(l.type)] = std::max(blocked_until_[size_t(l.type)], l.revoke_at + 1e-3);
     // Hourly billing: let the provider take it (the partial hour is free); per-second: stop now.
@@ -322,6 +333,7 @@ class Sim {
       return;
     }
     t.done = std::max(out.epoch, t.done + 1);
+    t.stuck = 0;
     t.metric.resize(size_t(t.done), out.metric);
     t.metric.back() = out.metric;
     ++res_.epochs_run;

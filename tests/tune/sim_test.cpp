@@ -1,0 +1,210 @@
+// The tuning harness on a synthetic market: revocation, resume from checkpoint, failures,
+// early stopping, budgets and determinism.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "veil/tune/backend.h"
+#include "veil/tune/eval.h"
+#include "veil/tune/sim.h"
+
+using namespace veil::tune;
+
+namespace {
+
+// One instance type at $3.6/h on demand (0.1 cent per second), spot at a third of it.
+struct SyntheticMarket {
+  Market m;
+  MarketReplay r;
+  explicit SyntheticMarket(std::vector<int> trace, double gap_s = 500) {
+    m.name = "synthetic";
+    m.types = {{"box", 1, 3.6, 1.0}};
+    m.spot = {PriceSeries{{0}, {1.2}}};
+    m.baseline = 0;
+    r.market = &m;
+    r.scenario = "synthetic";
+    r.traces = {AvailabilityTrace("t", gap_s, std::move(trace))};
+    r.estimate = {estimate_revocation(r.traces[0], 0, r.traces[0].duration_s())};
+  }
+};
+
+// Curves with constant 1000 s epochs.
+CurveSet curves(const std::vector<std::vector<double>>& ys, int epochs) {
+  CurveSet s;
+  s.epochs = epochs;
+  for (const auto& y : ys) {
+    Curve c;
+    c.params = {{"id", s.curves.size()}};
+    c.metric = y;
+    c.seconds.assign(y.size(), 1.0);
+    if (int(y.size()) < epochs) c.failure = "crashed";
+    s.curves.push_back(c);
+  }
+  return s;
+}
+
+// Wraps a backend and logs what the simulator asked of it.
+struct LoggingBackend : TrialBackend {
+  TrialBackend& inner;
+  std::vector<std::pair<size_t, int>> runs;
+  std::vector<size_t> kills;
+  explicit LoggingBackend(TrialBackend& b) : inner(b) {}
+  size_t configs() const override { return inner.configs(); }
+  nlohmann::json config(size_t c) const override { return inner.config(c); }
+  double expected_seconds(size_t c, int e) const override { return inner.expected_seconds(c, e); }
+  EpochOutcome run_epoch(size_t c, int e) override {
+    runs.emplace_back(c, e);
+    return inner.run_epoch(c, e);
+  }
+  void kill(size_t c, double f) override { kills.push_back(c), inner.kill(c, f); }
+  void release(size_t c) override { inner.release(c); }
+};
+
+std::vector<double> decay(double floor, double amp, int n) {
+  std::vector<double> y;
+  for (int e = 1; e <= n; ++e) y.push_back(floor + amp * std::pow(double(e), -0.7));
+  return y;
+}
+
+}  // namespace
+
+TEST(TuneSim, OnDemandCostIsExact) {
+  SyntheticMarket sm({1});
+  CurveSet cs = curves({decay(2, 1, 5), decay(2.1, 1, 5)}, 5);
+  ReplayBackend b(cs, 1000.0 / 60);  // every epoch 1000 s
+  SimOptions o;
+  o.method = Method::random_od;
+  o.epochs = 5;
+  o.parallel = 1;
+  auto r = simulate(sm.r, b, {0, 1}, o);
+  // Two leases of 120 s launch + 5000 s at 0.1 cent/s.
+  EXPECT_NEAR(r.cost, 2 * 5120 * 0.001, 1e-9);
+  EXPECT_NEAR(r.wall_s, 2 * 5120, 1e-6);
+  EXPECT_EQ(r.epochs_run, 10);
+  EXPECT_NEAR(r.best, 2 + std::pow(5.0, -0.7), 1e-12);
+  EXPECT_EQ(r.best_config, 0);
+}
+
+TEST(TuneSim, RevocationRequeuesAndResumesFromTheLastCheckpoint) {
+  // Capacity 0..2500 s, none 2500..3000 s, then back: the trial is revoked in epoch 3.
+  SyntheticMarket sm({1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  CurveSet cs = curves({decay(2, 1, 5)}, 5);
+  ReplayBackend rb(cs, 1000.0 / 60);
+  LoggingBackend b(rb);
+  SimOptions o;
+  o.method = Method::random_spot;
+  o.epochs = 5;
+  o.parallel = 1;
+  auto r = simulate(sm.r, b, {0}, o);
+  EXPECT_EQ(r.revocations, 1);
+  ASSERT_EQ(b.kills.size(), 1u);
+  // Every epoch was run exactly once: nothing before the checkpoint of epoch 2 was redone.
+  std::vector<std::pair<size_t, int>> want = {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {0, 5}};
+  EXPECT_EQ(b.runs, want);
+  EXPECT_EQ(r.epochs_run, 5);
+  // Epochs 1-2 end at 2120 s; the notice comes at 2380 s; capacity returns at 3000 s;
+  // relaunch (120 s) and epochs 3-5 end at 6120 s.
+  EXPECT_NEAR(r.wall_s, 6120, 1e-3);
+  // Spot cost: 2380 s on the first lease (per-second billing stops at the notice) + 3120 s.
+  EXPECT_NEAR(r.cost, (2380 + 3120) * 1.2 / 3600, 1e-3);
+}
+
+TEST(TuneSim, HourlyBillingLetsTheProviderTakeTheInstance) {
+  SyntheticMarket sm({1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  CurveSet cs = curves({decay(2, 1, 8)}, 8);
+  ReplayBackend b(cs, 1000.0 / 60);
+  SimOptions o;
+  o.method = Method::random_spot;
+  o.epochs = 8;
+  o.parallel = 1;
+  o.billing = parse_billing("hourly");
+  auto r = simulate(sm.r, b, {0}, o);
+  EXPECT_EQ(r.revocations, 1);
+  // First lease 0..4000 s revoked: one full hour charged, its partial hour free. Second
+  // lease from 4500 s: 120 + 5 epochs... = 5120 s -> two started hours.
+  EXPECT_NEAR(r.cost, 1.2 * (1 + 2), 1e-9);
+}
+
+TEST(TuneSim, CrashedTrialIsReportedAndTuningGoesOn) {
+  SyntheticMarket sm({1});
+  CurveSet cs = curves({decay(2, 1, 5), decay(1.9, 1, 2), decay(2.2, 1, 5)}, 5);
+  ReplayBackend b(cs, 1000.0 / 60);
+  SimOptions o;
+  o.method = Method::random_od;
+  o.epochs = 5;
+  o.parallel = 2;
+  auto r = simulate(sm.r, b, {0, 1, 2}, o);
+  EXPECT_EQ(r.failed, 1);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("config 1 failed in epoch 3"), std::string::npos) << r.errors[0];
+  EXPECT_EQ(r.epochs_run, 5 + 2 + 5);
+  EXPECT_EQ(r.trials_table.size(), 3u);
+  EXPECT_EQ(r.trials_table[1].status, "failed");
+}
+
+TEST(TuneSim, SpotTuneStopsPoorTrialsAndKeepsTheBest) {
+  SyntheticMarket sm({1});
+  std::vector<std::vector<double>> ys = {decay(1.5, 1, 15)};
+  for (int k = 0; k < 7; ++k) ys.push_back(decay(2.5 + 0.1 * k, 1, 15));
+  CurveSet cs = curves(ys, 15);
+  ReplayBackend b(cs, 1000.0 / 60);
+  SimOptions o;
+  o.epochs = 15;
+  o.parallel = 2;
+  std::vector<size_t> order = {0, 1, 2, 3, 4, 5, 6, 7};
+  o.method = Method::random_od;
+  auto full = simulate(sm.r, b, order, o);
+  o.method = Method::spottune;
+  auto st = simulate(sm.r, b, order, o);
+  EXPECT_EQ(st.best, full.best);
+  EXPECT_GE(st.stopped_early, 6);
+  EXPECT_LT(st.epochs_run, full.epochs_run / 2);
+  EXPECT_LT(st.cost, full.cost / 3);  // early stopping and spot
+}
+
+TEST(TuneSim, MoneyBudgetStopsTheRun) {
+  SyntheticMarket sm({1});
+  CurveSet cs = curves({decay(2, 1, 10), decay(2, 1, 10), decay(2, 1, 10)}, 10);
+  ReplayBackend b(cs, 1000.0 / 60);
+  SimOptions o;
+  o.method = Method::random_od;
+  o.epochs = 10;
+  o.parallel = 1;
+  o.budget.money = 5.0;
+  auto r = simulate(sm.r, b, {0, 1, 2}, o);
+  EXPECT_TRUE(r.budget_exhausted);
+  EXPECT_LE(r.cost, 5.0 + 1.0 + 1e-9);  // stops at the first epoch end past the budget
+  EXPECT_LT(r.epochs_run, 30);
+}
+
+TEST(TuneSim, SameSeedSameResult) {
+  SyntheticMarket sm({1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1}, 900);
+  std::vector<std::vector<double>> ys;
+  for (int k = 0; k < 12; ++k) ys.push_back(decay(2 + 0.05 * ((k * 7) % 12), 1, 9));
+  CurveSet cs = curves(ys, 9);
+  ReplayBackend b(cs, 1000.0 / 60);
+  for (Method m : all_methods()) {
+    SimOptions o;
+    o.method = m;
+    o.epochs = 9;
+    o.parallel = 3;
+    auto order = config_order(cs.curves.size(), 4);
+    auto a = simulate(sm.r, b, order, o), c = simulate(sm.r, b, order, o);
+    EXPECT_EQ(a.cost, c.cost) << method_name(m);
+    EXPECT_EQ(a.best_vs_cost, c.best_vs_cost) << method_name(m);
+    EXPECT_GT(a.epochs_run, 0);
+  }
+  EXPECT_NE(config_order(12, 1), config_order(12, 2));
+}
+
+TEST(TuneSim, ExpectedCostPrefersReliableCheapCapacity) {
+  SyntheticMarket sm({1});
+  SimOptions o;
+  double spot = expected_cost(sm.r, o, 0, true, 0, 36000, 600, true);
+  double od = expected_cost(sm.r, o, 0, false, 0, 36000, 600, true);
+  EXPECT_LT(spot, od);
+  // A very unreliable market makes spot lose against on-demand.
+  sm.r.estimate[0].rate_per_hour = 50;
+  EXPECT_GT(expected_cost(sm.r, o, 0, true, 0, 36000, 600, true), od);
+  EXPECT_THROW(parse_method("bohb"), std::invalid_argument);
+}

@@ -48,7 +48,8 @@ ProcessBackend::ProcessBackend(const SearchSpace& space, std::vector<nlohmann::j
 }
 
 ProcessBackend::~ProcessBackend() {
-  for (auto& [c, p] : procs_) p->kill();
+  for (auto& [c, p] : procs_)
+    if (p) p->kill();
 }
 
 std::string ProcessBackend::checkpoint_dir(size_t c) const { return workdir_ + "/trial-" + std::to_string(c); }
@@ -103,7 +104,7 @@ EpochOutcome ProcessBackend::run_epoch(size_t c, int epoch) {
                                     : "");
     else
       o.error = r.error;
-    p.reset();
+    procs_.erase(c);  // its process is gone (exited, or killed on timeout)
     return o;
   }
 }
@@ -123,7 +124,7 @@ void ProcessBackend::kill(size_t c, double fraction) {
 void ProcessBackend::release(size_t c) {
   auto it = procs_.find(c);
   if (it == procs_.end()) return;
-  it->second->kill();
+  if (it->second) it->second->kill();
   procs_.erase(it);
 }
 

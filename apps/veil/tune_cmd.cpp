@@ -22,6 +22,7 @@
 #include "veil/tune/backend.h"
 #include "veil/tune/curves.h"
 #include "veil/tune/eval.h"
+#include "veil/tune/k8s.h"
 #include "veil/tune/market.h"
 #include "veil/tune/report.h"
 #include "veil/tune/sim.h"
@@ -334,6 +335,38 @@ void register_tune(CLI::App& app) {
     if (r.budget_exhausted) std::printf("stopped by the budget (money or deadline)\n");
     if (!ua->report.empty())
       write_report(ua->report, {r}, sp.metric, "veil tune run of " + ua->space + " on " + m.name + " / " + rep.scenario);
+  });
+
+  // k8s
+  struct K8sArgs {
+    std::string space, out = "deploy/k8s/tune";
+    int trials = 3;
+    uint64_t seed = 1;
+    tune::K8sOptions o;
+  };
+  auto ka = std::make_shared<K8sArgs>();
+  CLI::App* k8 = tune->add_subcommand("k8s", "Write Kubernetes manifests: a checkpoint PersistentVolumeClaim and one Job per "
+                                             "sampled trial on a spot node pool (node selector + toleration)");
+  k8->add_option("--space", ka->space, "Search space JSON with \"command\"")->required()->check(CLI::ExistingFile);
+  k8->add_option("--out", ka->out, "Output directory")->capture_default_str();
+  k8->add_option("--trials", ka->trials, "Trials to sample")->capture_default_str()->check(CLI::Range(1, 10000));
+  k8->add_option("--seed", ka->seed, "Seed of the sample")->capture_default_str();
+  k8->add_option("--image", ka->o.image, "Container image with the trial program")->capture_default_str();
+  k8->add_option("--namespace", ka->o.ns, "Namespace")->capture_default_str();
+  k8->add_option("--instance-type", ka->o.instance_type, "Pin node.kubernetes.io/instance-type (empty: any in the pool)");
+  k8->add_option("--selector", ka->o.selector_key, "Node label that marks spot nodes")->capture_default_str();
+  k8->add_option("--selector-value", ka->o.selector_value, "Its value")->capture_default_str();
+  k8->add_option("--taint", ka->o.taint_key, "Taint key of the spot pool to tolerate (value true, NoSchedule)")->capture_default_str();
+  k8->callback([ka] {
+    tune::SearchSpace sp = tune::load_space(ka->space);
+    if (sp.command.empty()) throw std::invalid_argument(ka->space + ": \"command\" is required for Jobs");
+    std::filesystem::create_directories(ka->out);
+    std::ofstream(ka->out + "/checkpoints-pvc.yaml") << tune::k8s_claim_yaml(ka->o);
+    auto cfgs = sp.sample_n(ka->trials, ka->seed);
+    for (int i = 0; i < ka->trials; ++i)
+      std::ofstream(ka->out + "/trial-" + std::to_string(i) + ".yaml") << tune::k8s_job_yaml(sp, cfgs[size_t(i)], i, ka->o);
+    std::printf("wrote %s/checkpoints-pvc.yaml and %d Job manifests; apply with kubectl apply -f %s\n", ka->out.c_str(),
+                ka->trials, ka->out.c_str());
   });
 
   // market

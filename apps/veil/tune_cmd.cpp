@@ -89,8 +89,9 @@ struct MarketArgs {
   int parallel = 8;
   double overhead_s = 120, notice_s = 120;
   double stop_prob = 0.05;
-  int predict_after = 3;
+  int predict_after = 0;
   int max_trials = 0;
+  bool no_provisioning = false, no_prediction = false;
 
   void add(CLI::App* c) {
     c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
@@ -103,7 +104,10 @@ struct MarketArgs {
     c->add_option("--overhead", overhead_s, "Launch/restart overhead in seconds, charged on every (re)start")->capture_default_str();
     c->add_option("--notice", notice_s, "Revocation notice in seconds")->capture_default_str();
     c->add_option("--stop-prob", stop_prob, "SpotTune stops a trial when P(final better than best) < this")->capture_default_str();
-    c->add_option("--predict-after", predict_after, "Epochs before SpotTune extrapolates a curve")->capture_default_str()->check(CLI::Range(3, 1000));
+    c->add_option("--predict-after", predict_after, "Epochs before SpotTune extrapolates a curve (0: a third of the epochs, at least 3)")
+        ->capture_default_str()->check(CLI::Range(0, 1000));
+    c->add_flag("--no-provisioning", no_provisioning, "Ablation: SpotTune on the baseline type's spot market only");
+    c->add_flag("--no-prediction", no_prediction, "Ablation: SpotTune without early stopping");
     c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)");
   }
   tune::SimOptions sim() const {
@@ -114,6 +118,8 @@ struct MarketArgs {
     o.notice_s = notice_s;
     o.stop_prob = stop_prob;
     o.predict_after = predict_after;
+    o.provisioning = !no_provisioning;
+    o.prediction = !no_prediction;
     return o;
   }
   tune::Market load() const {
@@ -239,7 +245,7 @@ void register_tune(CLI::App& app) {
   // eval
   struct EvalArgs {
     MarketArgs m;
-    std::string curves = "data/tune/mlp_curves.csv", out = "docs/TUNING.md", svg = "docs/tune-eval.svg", methods = "all";
+    std::string curves = "data/tune/mlp_curves.csv", out = "docs/TUNING.md", svg = "data/tune/eval-best-vs-cost.svg", methods = "all";
     int seeds = 20;
     double epoch_minutes = 10;
   };
@@ -261,7 +267,9 @@ void register_tune(CLI::App& app) {
     eo.methods = parse_methods(ea->methods);
     eo.epoch_minutes = ea->epoch_minutes;
     eo.sim = ea->m.sim();
-    eo.sim.budget.max_trials = ea->m.max_trials > 0 ? ea->m.max_trials : int(cs.curves.size());
+    // Default: each seed tunes over a random three quarters of the recorded configs, so
+    // that seeds differ in which configurations exist, not only in their order.
+    eo.sim.budget.max_trials = ea->m.max_trials > 0 ? ea->m.max_trials : std::max(1, int(cs.curves.size()) * 3 / 4);
     if (!ea->m.scenario.empty()) eo.scenarios = {ea->m.scenario_index(m)};
     auto t0 = std::chrono::steady_clock::now();
     auto runs = tune::run_eval(m, cs, eo);

@@ -80,8 +80,7 @@ std::string svg_best_vs_cost(const std::vector<PlotSeries>& series, const std::s
       d += b;
       py = y;
     }
-    std::snprintf(b, sizeof b, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n", d.c_str(), c);
-    o << b;
+    o << "<path d=\"" << d << "\" fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"/>\n";
     std::snprintf(b, sizeof b, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"3\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
                   W - R + 12, W - R + 32, T + 14 + 18.0 * double(i), T + 14 + 18.0 * double(i), c, W - R + 38,
                   T + 18 + 18.0 * double(i), series[i].name.c_str());

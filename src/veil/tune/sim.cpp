@@ -358,7 +358,8 @@ class Sim {
         }
       }
     }
-    if (o_.method == Method::spottune && o_.prediction && t.done >= o_.predict_after) {
+    const int predict_after = o_.predict_after > 0 ? o_.predict_after : std::max(3, o_.epochs / 3);
+    if (o_.method == Method::spottune && o_.prediction && t.done >= predict_after) {
       CurvePrediction p = predict_curve(t.metric, o_.epochs, o_.minimize);
       if (p.ok && p.prob_better(res_.best, o_.minimize) < o_.stop_prob) {
         ++res_.stopped_early;

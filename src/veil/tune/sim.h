@@ -44,7 +44,7 @@ struct SimOptions {
   double launch_overhead_s = 120;
   double notice_s = 120;
   // SpotTune
-  int predict_after = 3;       // epochs a trial runs before its curve is extrapolated
+  int predict_after = 0;       // epochs before a curve is extrapolated; 0: a third of the epochs (>= 3)
   double stop_prob = 0.05;     // stop when P(final better than best so far) falls below
   double migrate_gain = 0.15;  // migrate when the expected remaining cost drops by this fraction
   bool provisioning = true;    // false: SpotTune's prediction on the baseline type's spot only

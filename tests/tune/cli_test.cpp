@@ -1,0 +1,129 @@
+// `veil tune` end to end: run with real (tiny) trial processes on the replayed market,
+// replay/eval on the committed curves, and clear errors for bad inputs.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "tune/tune_test_util.h"
+#include "veil/tune/curves.h"
+#include "veil/tune/eval.h"
+#include "veil/tune/market.h"
+
+using namespace veil::tune;
+
+namespace {
+
+struct Out {
+  int rc;
+  std::string text;
+};
+
+Out sh(const std::string& cmd) {
+  std::array<char, 4096> buf;
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+std::string tmpdir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("veil-tune-cli-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+
+const std::string src = VEIL_SOURCE_DIR;
+const std::string veil_bin = VEIL_BINARY;
+std::string market_args() { return " --market " + src + "/data/tune/market-eu-west-3a.json --data " + test::shared_data(); }
+
+}  // namespace
+
+TEST(TuneCli, RunTunesRealProcessesAndWritesAReport) {
+  VEIL_REQUIRE_SHARED("spot/skypilot-traces");
+  std::string d = tmpdir("run");
+  std::ofstream(d + "/space.json") << R"({"metric": "loss", "epochs": 6,
+    "params": {"base": {"type": "float", "min": 0.5, "max": 2.0}},
+    "budget": {"max_trials": 6},
+    "command": "exec sh )" + src + R"(/tests/tune/fake_trial.sh", "report_timeout_s": 20})";
+  auto r = sh(veil_bin + " tune run --space " + d + "/space.json" + market_args() +
+              " --parallel 3 --time-scale 10000 --seed 2 --quiet --workdir " + d + "/work --report " + d + "/report");
+  ASSERT_EQ(r.rc, 0) << r.text;
+  EXPECT_NE(r.text.find("spottune"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("failed 0"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("processes killed by revocations"), std::string::npos) << r.text;
+  std::string svg;
+  {
+    std::ifstream f(d + "/report/best_vs_cost.svg");
+    svg.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("spottune"), std::string::npos);
+  if (std::system("/usr/bin/python3 -c 'import xml' 2>/dev/null") == 0) {
+    auto x = sh("/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' " + d + "/report/best_vs_cost.svg");
+    EXPECT_EQ(x.rc, 0) << "SVG is not well-formed XML: " << x.text;
+  }
+  EXPECT_TRUE(std::filesystem::exists(d + "/report/report.md"));
+  std::filesystem::remove_all(d);
+}
+
+TEST(TuneCli, BadInputsSayWhatIsWrong) {
+  std::string d = tmpdir("bad");
+  std::ofstream(d + "/space.json") << R"({"metric": "loss", "epochs": 3, "params": {"lr": {"type": "float", "min": 0, "max": 1, "scale": "log"}}})";
+  auto r = sh(veil_bin + " tune run --space " + d + "/space.json" + market_args());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.text.find("params.lr: a log-scale range needs min > 0"), std::string::npos) << r.text;
+  std::ofstream(d + "/broken.json") << "{\"metric\": ";
+  r = sh(veil_bin + " tune run --space " + d + "/broken.json" + market_args());
+  EXPECT_NE(r.text.find("not valid JSON"), std::string::npos) << r.text;
+  r = sh(veil_bin + " tune replay --curves " + d + "/space.json" + market_args());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.text.find("expected the header config,epoch,metric,seconds,params"), std::string::npos) << r.text;
+  r = sh(veil_bin + " tune replay --curves " + src + "/data/tune/mlp_curves.csv --methods bohb" + market_args());
+  EXPECT_NE(r.text.find("unknown method \"bohb\""), std::string::npos) << r.text;
+  r = sh(veil_bin + " tune replay --billing monthly --curves " + src + "/data/tune/mlp_curves.csv" + market_args());
+  EXPECT_NE(r.text.find("billing must be"), std::string::npos) << r.text;
+  r = sh(veil_bin + " tune market --data /nonexistent");
+  EXPECT_NE(r.text.find("no spot data under /nonexistent"), std::string::npos) << r.text;
+  std::filesystem::remove_all(d);
+}
+
+TEST(TuneCli, ReplayIsRepeatableBySeed) {
+  VEIL_REQUIRE_SHARED("spot/skypilot-traces");
+  std::string c = src + "/data/tune/mlp_curves.csv";
+  auto a = sh(veil_bin + " tune replay --curves " + c + market_args() + " --seed 3");
+  auto b = sh(veil_bin + " tune replay --curves " + c + market_args() + " --seed 3");
+  ASSERT_EQ(a.rc, 0) << a.text;
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_NE(a.text.find("asha-spot"), std::string::npos);
+}
+
+TEST(TuneEval, SpotTuneMeetsTheTargetsOnTheRecordedCurves) {
+  // The issue's targets on the committed curves, 5 seeds x every trace scenario:
+  // SpotTune comes within 1% of on-demand random search's best at <= 25% of its cost,
+  // and costs less than ASHA on spot while being at least as good.
+  VEIL_REQUIRE_SHARED("spot/skypilot-traces");
+  CurveSet cs = read_curves(src + "/data/tune/mlp_curves.csv");
+  Market m = load_market(src + "/data/tune/market-eu-west-3a.json", test::shared_data());
+  EvalOptions o;
+  o.seeds = 5;
+  o.sim.budget.max_trials = int(cs.curves.size()) * 3 / 4;
+  auto runs = run_eval(m, cs, o);
+  double st_cost = 0, od_cost = 0, asha_cost = 0, st_best = 0, od_best = 0, asha_best = 0;
+  for (const auto& r : runs) {
+    if (r.method == Method::spottune) st_cost += r.result.cost, st_best += r.result.best;
+    if (r.method == Method::random_od) od_cost += r.result.cost, od_best += r.result.best;
+    if (r.method == Method::asha_spot) asha_cost += r.result.cost, asha_best += r.result.best;
+  }
+  EXPECT_LE(st_cost, 0.25 * od_cost);
+  EXPECT_LE(st_best, 1.01 * od_best);
+  EXPECT_LT(st_cost, asha_cost);
+  EXPECT_LE(st_best, asha_best);
+}

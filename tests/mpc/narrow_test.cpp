@@ -21,7 +21,18 @@ TEST(Narrow, LtzVia32MatchesPlaintextAwayFromZero) {
     if (std::abs(int64_t(x[i])) <= (int64_t(1) << drop)) continue;  // the stated fuzzy band
     ASSERT_EQ(out[i], uint64_t(int64_t(x[i]) < 0)) << int64_t(x[i]);
   }
-  expect_cost(m, cost_ltz_a_via32(n));
+  expect_cost(m, cost_ltz_a_via32(n, drop));
+}
+
+TEST(Narrow, LtzVia32WithoutTruncationIsExactBelow2To31) {
+  const int64_t n = 4000;
+  auto x = random_ring<uint64_t>(size_t(n), 43);
+  for (auto& v : x) v = uint64_t(int64_t(v) >> 33);  // |x| < 2^30
+  x[0] = 0, x[1] = uint64_t(-1), x[2] = 1;
+  auto [out, m] = run_kernel<uint64_t>({Tensor<uint64_t>({n}, x)},
+                                       [](Context& ctx, auto& xs) { return ltz_a_via32(ctx, xs[0], 0); });
+  for (size_t i = 0; i < size_t(n); ++i) ASSERT_EQ(out[i], uint64_t(int64_t(x[i]) < 0)) << int64_t(x[i]);
+  expect_cost(m, cost_ltz_a_via32(n, 0));
 }
 
 TEST(Narrow, EqVia32MatchesPlaintext) {

@@ -28,6 +28,11 @@ AShare<T> poly_raw(Context& ctx, const std::vector<AShare<T>>& pw, const std::ve
 
 constexpr int kSignFracBits = 6;  // resolution of the segment tests on FM64: 1/64
 
+// x + c with c encoded at `bits` fraction bits (x holds that many).
+template <class T> AShare<T> add_fp_at(Context& ctx, const AShare<T>& x, double c, int bits) {
+  return mpc::add_ap(ctx, x, std::vector<T>{fxp_encode<T>(c, bits)});
+}
+
 }  // namespace
 
 template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
@@ -38,13 +43,18 @@ template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
 
   // c0 = [x < −4], c1 = [x < −1.95], c2 = [x > 2.8] in one comparison (2.8, not PUMA's 3: see
   // the header).
-  AShare<T> a = add_fp(ctx, x, 4.0), b = add_fp(ctx, x, 1.95), c = add_fp(ctx, mpc::neg_a(x), kLinearFrom);
-  // On FM64 the signs are taken on 32 bits after dropping all but 6 fraction bits: the segment
-  // boundaries need no finer resolution, and a 32-bit adder costs half a 64-bit one.
-  AShare<T> all = mpc::concat<T>({&a, &b, &c});
+  // On FM64 x is truncated once to 6 fraction bits (the boundaries need no finer resolution) and
+  // the signs are taken on 32 bits, where the adder costs half of a 64-bit one.
   AShare<T> cmp;
-  if constexpr (sizeof(T) == 8) cmp = mpc::ltz_a_via32(ctx, all, F - kSignFracBits);
-  else cmp = mpc::ltz_a(ctx, all);
+  if constexpr (sizeof(T) == 8) {
+    const AShare<T> t = mpc::trunc_a(ctx, x, F - kSignFracBits);
+    AShare<T> a = add_fp_at(ctx, t, 4.0, kSignFracBits), b = add_fp_at(ctx, t, 1.95, kSignFracBits);
+    AShare<T> c = add_fp_at(ctx, mpc::neg_a(t), kLinearFrom, kSignFracBits);
+    cmp = mpc::ltz_a_via32(ctx, mpc::concat<T>({&a, &b, &c}), 0);
+  } else {
+    AShare<T> a = add_fp(ctx, x, 4.0), b = add_fp(ctx, x, 1.95), c = add_fp(ctx, mpc::neg_a(x), kLinearFrom);
+    cmp = mpc::ltz_a(ctx, mpc::concat<T>({&a, &b, &c}));
+  }
   AShare<T> c0 = mpc::slice(cmp, 0, n, x.shape), c1 = mpc::slice(cmp, n, n, x.shape), c2 = mpc::slice(cmp, 2 * n, n, x.shape);
 
   std::vector<AShare<T>> pw = powers(ctx, x, 6, F);

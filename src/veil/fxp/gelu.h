@@ -19,8 +19,9 @@ using mpc::Context;
 // (the error grows from 0.0085 at 2.9); switching at 2.8 bounds the whole approximation by
 // 0.0085 (the sextic's constant term at x = 0), |x − GeLU(x)| ≤ 0.0071 for x > 2.8.
 // The three comparisons are one comparison call on the concatenation [x + 4, x + 1.95, 2.8 − x]
-// (on FM64: ltz_a_via32 keeping 6 fraction bits, so inputs within 1/64 of a boundary may take
-// the neighbouring piece, which agrees there within the error below); the powers
+// (on FM64: x truncated once to 6 fraction bits, then ltz_a_via32 on 32 bits, so inputs within
+// 1/64 of a boundary may take the neighbouring piece, which agrees there within the error
+// below); the powers
 // x², x³, x⁴, x⁶ take three batched product levels; both polynomials are summed with
 // coefficients at a wider precision Fc (FM64: 40, FM32: 19) so that the small x⁶ coefficient
 // keeps its digits; the segment indicators (integer 0/1) multiply the untruncated polynomials
@@ -31,8 +32,8 @@ using mpc::Context;
 // (PUMA reports < 0.01403 with the switch at 3); fixed point adds ≈ 1e−5 on FM64 and ≈ 1e−2 on
 // FM32 (x⁴, x⁶ from 8-bit powers). Measured (tests/fxp/activation_test.cpp, [−8, 8] plus far
 // values): max abs error 8.5e−3 on FM64, 1.2e−2 on FM32.
-// Rounds: comparison + 3·3 + 1 + 2, the comparison being ltz_a_via32 on FM64 (2 + 2 + 5 + 1)
-// and ltz_a on FM32 (3 + 5): 22 on FM64, 20 on FM32.
+// Rounds: comparison + 3·3 + 1 + 2, the comparison being trunc_a + ltz_a_via32 on FM64
+// (2 + 2 + 5 + 1) and ltz_a on FM32 (3 + 5): 22 on FM64, 20 on FM32.
 template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x);
 
 }  // namespace veil::fxp

@@ -19,10 +19,10 @@ BShare<uint64_t> widen_b(const BShare<uint32_t>& b) {
 
 AShare<uint64_t> ltz_a_via32(Context& ctx, const AShare<uint64_t>& x, int drop) {
   net::Link::Scope scope(ctx.link(), "ltz_a_via32");
-  return bit2a(ctx, widen_b(msb_a(ctx, low32_a(trunc_a(ctx, x, drop)))));
+  return bit2a(ctx, widen_b(msb_a(ctx, low32_a(drop > 0 ? trunc_a(ctx, x, drop) : x))));
 }
-Cost cost_ltz_a_via32(int64_t n) {
-  return cost_trunc_a<uint64_t>(n) + cost_msb_a<uint32_t>(n) + cost_bit2a<uint64_t>(n);
+Cost cost_ltz_a_via32(int64_t n, int drop) {
+  return (drop > 0 ? cost_trunc_a<uint64_t>(n) : Cost{}) + cost_msb_a<uint32_t>(n) + cost_bit2a<uint64_t>(n);
 }
 
 AShare<uint64_t> eq_ap_via32(Context& ctx, const AShare<uint64_t>& x, const std::vector<uint64_t>& c) {

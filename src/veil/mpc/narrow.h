@@ -15,10 +15,10 @@ AShare<uint32_t> low32_a(const AShare<uint64_t>& x);
 BShare<uint64_t> widen_b(const BShare<uint32_t>& b);
 
 // [x < 0] for FM64 x, as arithmetic 0/1 on FM64: y = trunc_a(x, drop) (Ditto's down-cast keeps
-// the top bits), compared on Z_2^32. Valid for |x| < 2^(30 + drop); x within 2^drop of 0 may
-// come out either way (the truncation's one-ulp error). Cost below.
+// the top bits; drop = 0 skips it), compared on Z_2^32. Valid for |x| < 2^(30 + drop); with
+// drop > 0, x within 2^drop of 0 may come out either way (the truncation's one-ulp error).
 AShare<uint64_t> ltz_a_via32(Context& ctx, const AShare<uint64_t>& x, int drop);
-Cost cost_ltz_a_via32(int64_t n);
+Cost cost_ltz_a_via32(int64_t n, int drop);
 
 // [x == c] for FM64 integers x, c in [−2^31, 2^31) (token ids), compared on Z_2^32, injected into
 // Z_2^64. Exact in that range. Cost below.

@@ -194,6 +194,7 @@ class Sim {
   bool place(const Trial& t, double now, int* ty, bool* spot, double* wake) {
     const int base = m_.market->baseline;
     *wake = kInf;
+    *ty = base, *spot = false;
     if (o_.method == Method::random_od || o_.method == Method::asha_od) {
       *ty = base, *spot = false;
       return true;
@@ -237,9 +238,9 @@ class Sim {
         return;
       }
       Trial& t = tr_[size_t(pick)];
-      int ty;
-      bool spot;
-      double wake;
+      int ty = 0;
+      bool spot = false;
+      double wake = kInf;
       if (!place(t, now, &ty, &spot, &wake)) {
         if (!from_queue) queue_.push_front(pick);
         t.st = St::queued;
@@ -370,9 +371,9 @@ class Sim {
       const Lease& l = leases_[size_t(t.lease)];
       double work = double(o_.epochs - t.done) * epoch_ref(t);
       double stay = expected_cost(m_, o_, l.type, l.spot, now_, work, epoch_ref(t), false);
-      int ty;
-      bool spot;
-      double wake;
+      int ty = 0;
+      bool spot = false;
+      double wake = kInf;
       place(t, now_, &ty, &spot, &wake);
       if (ty != l.type || spot != l.spot) {
         double go = expected_cost(m_, o_, ty, spot, now_, work, epoch_ref(t), true);

@@ -9,7 +9,7 @@ build: bootstrap
 debug: bootstrap
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
-MODEL ?= models/tiny-random-gpt2
+MODEL ?= models/tiny-gpt2
 PROMPT ?= To be, or not to be
 run: build
 	build/release/veil generate --model $(MODEL) --prompt "$(PROMPT)" --max-new-tokens 8

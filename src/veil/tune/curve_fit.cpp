@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <eigen3/Eigen/Dense>  // the tune layer does not link Eigen3::Eigen; the header path is enough
+#include <Eigen/Dense>  // the tune layer does not link Eigen3::Eigen; the header path is enough
 
 namespace veil::tune {
 

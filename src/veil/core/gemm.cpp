@@ -5,12 +5,14 @@
 namespace veil {
 
 namespace {
-// Walks C (M,N) in cache blocks — column blocks of nc, depth blocks of kc, row blocks of 64 —
+// Walks C (M,N) in cache blocks — column blocks of 512, depth blocks of kc, row blocks of 64 —
 // calling step(i, p, j0, jn) for every row i and depth p of a block: "row i of C, columns
 // [j0, j0 + jn), gets the contribution of depth p".
 template <class Step>
 void for_blocks(int64_t m, int64_t k, int64_t n, int64_t kc, Step&& step) {
-  constexpr int64_t nc = 512, mc = 64;
+  constexpr int64_t mc = 64;
+  // A few rows of C stay in cache whole: then B is streamed once, row after row.
+  const int64_t nc = m <= 4 ? n : 512;
   for (int64_t j0 = 0; j0 < n; j0 += nc) {
     const int64_t jn = std::min(nc, n - j0);
     for (int64_t p0 = 0; p0 < k; p0 += kc) {

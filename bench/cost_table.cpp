@@ -8,6 +8,7 @@
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/io.h"
+#include "veil/mpc/narrow.h"
 
 namespace veil::bench {
 
@@ -38,6 +39,8 @@ void print_cost_table(int64_t n) {
       ROW("lt_aa", "= ltz_a(x − y)", cost_lt_aa<uint32_t>(n), cost_lt_aa<uint64_t>(n)),
       ROW("eq_aa", "input + AND tree + bit2a", cost_eq_aa<uint32_t>(n), cost_eq_aa<uint64_t>(n)),
       ROW("select_a", "= mul_aa", cost_select_a<uint32_t>(n), cost_select_a<uint64_t>(n)),
+      ROW("ltz_a_via32 (FM64 input)", "trunc_a + 32-bit msb + bit2a into FM64; FM32 column: drop = 0", cost_ltz_a_via32(n, 0), cost_ltz_a_via32(n, 12)),
+      ROW("eq_ap_via32 (FM64 input)", "32-bit AND tree + bit2a into FM64", cost_eq_ap_via32(n), cost_eq_ap_via32(n)),
   };
   std::printf("Declared costs at n = %lld elements (bytes per element in brackets).\n\n", static_cast<long long>(n));
   std::printf("| kernel | FM32 rounds | FM32 busiest party | FM32 all parties | FM64 rounds | FM64 busiest party | FM64 all parties | protocol |\n");

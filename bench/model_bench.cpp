@@ -132,7 +132,7 @@ Row bert_workload(const model::BertConfig& cfg, int64_t tokens, const std::strin
     return std::function<void()>([be, net, tokens] {
       std::vector<int32_t> len(size_t(tokens), 0);
       nn::MpcBackend::Tokens ids = be->input_tokens(len), types = be->input_tokens(len);
-      be->to_client(net->classify(ids, types));
+      be->reveal_to_client(net->classify(ids, types));
     });
   });
 }

@@ -36,7 +36,7 @@ std::vector<double> mpc_last_logits(const Gpt2Checkpoint& ck, const std::vector<
       Gpt2<MpcBackend> model(be, ck.config);
       auto cache = model.new_cache();
       std::vector<int32_t> public_length(prompt.size(), 0);  // the party knows only T
-      be.to_client(model.next_logits(be.input_tokens(public_length), cache));
+      be.reveal_to_client(model.next_logits(be.input_tokens(public_length), cache));
     });
   } catch (...) {
     port.close();

@@ -291,10 +291,11 @@ template <class T> AShare<T> eq_ap(Context& ctx, const AShare<T>& x, const std::
   for (size_t i = 0; i < c.size(); ++i) neg[i] = T(0) - c[i];
   return bit2a(ctx, eqz_b(ctx, add_ap(ctx, x, neg)));
 }
-template <class T> Cost cost_eq_aa(int64_t n) {
+template <class T> Cost cost_eqz_b(int64_t n) {
   const int64_t e = sizeof(T), lg = ceil_log2(kbits<T>);
-  return Cost{1, 2 * n * e, 2 * n * e} + cost_and_bb<T>(n) * lg + cost_bit2a<T>(n);
+  return Cost{1, 2 * n * e, 2 * n * e} + cost_and_bb<T>(n) * lg;
 }
+template <class T> Cost cost_eq_aa(int64_t n) { return cost_eqz_b<T>(n) + cost_bit2a<T>(n); }
 
 template <class T> AShare<T> select_a(Context& ctx, const AShare<T>& b, const AShare<T>& x, const AShare<T>& y) {
   net::Link::Scope scope(ctx.link(), "select_a");
@@ -328,6 +329,7 @@ template <class T> Cost cost_select_a(int64_t n) { return cost_mul_aa<T>(n); }
   template AShare<T> eq_ap(Context&, const AShare<T>&, const std::vector<T>&);                \
   template Cost cost_eq_aa<T>(int64_t);                                                       \
   template BShare<T> eqz_b(Context&, const AShare<T>&);                                       \
+  template Cost cost_eqz_b<T>(int64_t);                                                       \
   template AShare<T> select_a(Context&, const AShare<T>&, const AShare<T>&, const AShare<T>&); \
   template Cost cost_select_a<T>(int64_t);
 VEIL_FOR_RINGS(INST)

@@ -56,8 +56,9 @@ template <class T> Cost cost_lt_aa(int64_t n);
 // z == 0 iff all bits of (z0 + z1) ^ (−z2) are zero: AND-tree over the k bits, then bit2a.
 // Exact. Cost: 2 + log2 k rounds.
 template <class T> AShare<T> eq_aa(Context& ctx, const AShare<T>& x, const AShare<T>& y);
-// [z == 0] as a boolean bit (bit 0), before the injection. Cost: cost_eq_aa − cost_bit2a.
+// [z == 0] as a boolean bit (bit 0), before the injection. Cost: 1 + log2 k rounds.
 template <class T> BShare<T> eqz_b(Context& ctx, const AShare<T>& z);
+template <class T> Cost cost_eqz_b(int64_t n);
 template <class T> AShare<T> eq_ap(Context& ctx, const AShare<T>& x, const std::vector<T>& c);
 template <class T> Cost cost_eq_aa(int64_t n);
 

@@ -32,7 +32,7 @@ AShare<uint64_t> eq_ap_via32(Context& ctx, const AShare<uint64_t>& x, const std:
   return bit2a(ctx, widen_b(eqz_b(ctx, add_ap(ctx, low32_a(x), neg))));
 }
 Cost cost_eq_ap_via32(int64_t n) {
-  return cost_eq_aa<uint32_t>(n) + cost_bit2a<uint32_t>(n) * -1 + cost_bit2a<uint64_t>(n);
+  return cost_eqz_b<uint32_t>(n) + cost_bit2a<uint64_t>(n);
 }
 
 }  // namespace veil::mpc

@@ -15,7 +15,7 @@
 // Shapes in the comments: T sequence rows, C channels, N outputs, H heads, D head size,
 // V vocabulary. "(..., N)" is any number of leading axes.
 //
-// What crosses to the client is explicit: `to_client` and `reveal_tokens` are the only
+// What crosses to the client is explicit: `reveal_to_client` and `reveal_tokens` are the only
 // operations whose result leaves the backend; on MPC they open the value to the client only.
 // `input_tokens` is the client's way in: on MPC it secret-shares the client's ids.
 #pragma once
@@ -78,7 +78,7 @@ concept Backend = requires(B& be, const typename B::Tensor& x, const typename B:
   { be.argmax(x) } -> std::same_as<typename B::Tokens>;
   // Opens to the client only.
   { be.reveal_tokens(ids) } -> std::same_as<std::vector<int32_t>>;
-  { be.to_client(x) } -> std::same_as<Tensor<float>>;
+  { be.reveal_to_client(x) } -> std::same_as<Tensor<float>>;
 };
 
 }  // namespace veil::nn

@@ -67,7 +67,7 @@ std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<in
       const std::vector<int32_t> seen = be.reveal_tokens(input);
       if (!seen.empty()) id = seen[0];
     } else {
-      const Tensor<float> seen = be.to_client(logits);
+      const Tensor<float> seen = be.reveal_to_client(logits);
       if (seen.size() != 0) id = sample_token(seen.data, opt.sampling, rng);
       input = be.input_tokens({id});
     }

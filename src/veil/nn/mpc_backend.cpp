@@ -192,7 +192,7 @@ std::vector<int32_t> MpcBackend::reveal_tokens(const Tokens& ids) {
   return {};
 }
 
-veil::Tensor<float> MpcBackend::to_client(const Share& x) {
+veil::Tensor<float> MpcBackend::reveal_to_client(const Share& x) {
   client_.give_output(ctx_.id(), {x.s0, x.s1});
   return {};
 }

@@ -1,7 +1,7 @@
 // The MPC backend: the Backend concept (nn/backend.h) on three-party replicated shares over
 // Z_2^64 with F fraction bits (FM64, F = 18 by default: PUMA's setting). Weights are this
 // party's shares, dealt by the model owner; token ids arrive as shares from the client through a
-// ClientPort and stay secret; only `to_client` and `reveal_tokens` open values, and only to the
+// ClientPort and stay secret; only `reveal_to_client` and `reveal_tokens` open values, and only to the
 // client (the party learns nothing; both return an empty result on the party).
 //
 // Operations map to fxp/ and mpc/: matmul = matmul_aa + trunc_a, embedding = one-hot by secure
@@ -54,7 +54,7 @@ class MpcBackend {
 
   Tokens argmax(const Tensor& logits);
   std::vector<int32_t> reveal_tokens(const Tokens& ids);   // to the client; {} on the party
-  veil::Tensor<float> to_client(const Tensor& x);          // to the client; empty on the party
+  veil::Tensor<float> reveal_to_client(const Tensor& x);          // to the client; empty on the party
 
   int frac_bits() const;
   mpc::Context& context() { return ctx_; }

@@ -32,7 +32,7 @@ PerplexityResult perplexity(B& be, Gpt2<B>& model, const std::vector<int32_t>& i
     const size_t end = std::min(ids.size(), begin + size_t(context));
     auto cache = model.new_cache();
     const std::vector<int32_t> window(ids.begin() + int64_t(begin), ids.begin() + int64_t(end));
-    const Tensor<float> logits = be.to_client(model.logits(model.hidden(be.input_tokens(window), cache)));  // (T,V)
+    const Tensor<float> logits = be.reveal_to_client(model.logits(model.hidden(be.input_tokens(window), cache)));  // (T,V)
     const int64_t v = logits.dim(1);
     for (size_t t = 0; t + 1 < window.size(); ++t) {
       const float* row = logits.data.data() + int64_t(t) * v;

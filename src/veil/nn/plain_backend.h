@@ -1,6 +1,6 @@
 // The plaintext float32 backend: the reference the MPC backend is measured against, and fast
 // enough (Eigen GEMM) to evaluate perplexity over thousands of tokens. Every operation of the
-// Backend concept (nn/backend.h) computed in the clear; nothing is secret, so `to_client` and
+// Backend concept (nn/backend.h) computed in the clear; nothing is secret, so `reveal_to_client` and
 // `reveal_tokens` are plain copies.
 #pragma once
 #include <cstdint>
@@ -47,7 +47,7 @@ class PlainBackend {
 
   Tokens argmax(const Tensor& logits) const;
   std::vector<int32_t> reveal_tokens(const Tokens& ids) const { return ids; }
-  veil::Tensor<float> to_client(const Tensor& x) const { return x; }
+  veil::Tensor<float> reveal_to_client(const Tensor& x) const { return x; }
 
  private:
   std::map<std::string, Tensor> weights_;

@@ -14,33 +14,21 @@ import argparse
 import json
 import os
 import re
-import struct
 from collections import Counter
 
 import torch
+
+from bpe_train import bytes_to_unicode  # GPT-2's byte-to-unicode table
+from train_gpt2 import write_safetensors
 
 # Text the toy BPE merges are learned from (any English text would do).
 MERGE_TEXT = ("the quick brown fox jumps over the lazy dog and then the dog sleeps in the sun "
               "while the fox runs to the forest to find something to eat in the evening ") * 4
 
 
-def bytes_to_unicode():
-    """GPT-2's byte -> printable character map (the vocab.json alphabet)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
-
-
 def toy_bpe(n_merges):
     """Byte tokens plus n_merges merges learned greedily on MERGE_TEXT; returns (vocab, merges)."""
-    b2u = bytes_to_unicode()
+    b2u = bytes_to_unicode()[0]
     vocab = [b2u[b] for b in range(256)]
     words = Counter(re.findall(r" ?[A-Za-z]+| ?[^\sA-Za-z]+|\s+", MERGE_TEXT))
     seqs = {w: [b2u[b] for b in w.encode()] for w in words}
@@ -64,20 +52,6 @@ def toy_bpe(n_merges):
                     i += 1
             seqs[w] = out
     return vocab, merges
-
-
-def write_safetensors(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous()
-        blob = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 class Draw:

@@ -8,5 +8,6 @@ void register_certs(CLI::App& app);
 void register_eval_ppl(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_party(CLI::App& app);
+void register_share_model(CLI::App& app);
 void register_tune(CLI::App& app);
 }  // namespace veil::app

@@ -218,5 +218,19 @@ TEST_F(SafetensorsTest, AcceptsEmptyTensorsAndTrailingHeaderSpaces) {
   EXPECT_TRUE(st.metadata().empty());
 }
 
+TEST_F(SafetensorsTest, U64TensorsRoundTripInMemory) {
+  const std::vector<uint64_t> a = {1, ~uint64_t{0}, uint64_t{1} << 63, 42, 0, 7};
+  const std::vector<uint64_t> b = {5};
+  const std::vector<uint8_t> bytes = encode_safetensors_u64(
+      {{"a", U64View{{2, 3}, a.data()}}, {"b", U64View{{}, b.data()}}}, {{"party", "1"}}, "mem");
+  const SafeTensors st("mem", bytes);
+  EXPECT_EQ(st.info("a").dtype, Dtype::u64);
+  EXPECT_EQ(st.info("a").shape, (Shape{2, 3}));
+  EXPECT_EQ(st.get_u64("a"), a);
+  EXPECT_EQ(st.get_u64("b"), b);
+  EXPECT_EQ(st.metadata().at("party"), "1");
+  EXPECT_THROW(st.get_f32("a"), SafetensorsError);
+}
+
 }  // namespace
 }  // namespace veil::model

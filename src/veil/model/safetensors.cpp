@@ -34,7 +34,7 @@ constexpr std::string_view metadata_key = "__metadata__";
 }
 
 std::optional<Dtype> parse_dtype(std::string_view s) {
-  for (Dtype d : {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::i32, Dtype::i64})
+  for (Dtype d : {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::i32, Dtype::i64, Dtype::u64})
     if (dtype_name(d) == s) return d;
   return std::nullopt;
 }
@@ -72,7 +72,7 @@ TensorInfo parse_tensor(const json& j, uint64_t buffer_size, const std::string& 
   const auto dtype = parse_dtype(dtype_json.get<std::string>());
   if (!dtype)
     fail_tensor(path, name, "unsupported dtype '" + dtype_json.get<std::string>() +
-                                "' (supported: F32, F16, BF16, I32, I64)");
+                                "' (supported: F32, F16, BF16, I32, I64, U64)");
 
   Shape shape = parse_shape(j["shape"], path, name);
 
@@ -136,6 +136,7 @@ std::string_view dtype_name(Dtype d) {
     case Dtype::bf16: return "BF16";
     case Dtype::i32: return "I32";
     case Dtype::i64: return "I64";
+    case Dtype::u64: return "U64";
   }
   throw std::logic_error("dtype_name: bad Dtype");
 }
@@ -146,7 +147,8 @@ size_t dtype_size(Dtype d) {
     case Dtype::bf16: return 2;
     case Dtype::f32:
     case Dtype::i32: return 4;
-    case Dtype::i64: return 8;
+    case Dtype::i64:
+    case Dtype::u64: return 8;
   }
   throw std::logic_error("dtype_size: bad Dtype");
 }
@@ -216,7 +218,8 @@ Tensor<float> SafeTensors::get_f32(const std::string& name) const {
       }
       return out;
     case Dtype::i32:
-    case Dtype::i64: break;
+    case Dtype::i64:
+    case Dtype::u64: break;
   }
   fail_tensor(path_, name, "has dtype " + std::string(dtype_name(t.dtype)) +
                                "; get_f32 reads F32, F16 or BF16");
@@ -239,10 +242,20 @@ Tensor<int64_t> SafeTensors::get_i64(const std::string& name) const {
       return out;
     case Dtype::f32:
     case Dtype::f16:
-    case Dtype::bf16: break;
+    case Dtype::bf16:
+    case Dtype::u64: break;
   }
   fail_tensor(path_, name, "has dtype " + std::string(dtype_name(t.dtype)) +
                                "; get_i64 reads I32 or I64");
+}
+
+std::vector<uint64_t> SafeTensors::get_u64(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  if (t.dtype != Dtype::u64)
+    fail_tensor(path_, name, "has dtype " + std::string(dtype_name(t.dtype)) + "; get_u64 reads U64");
+  std::vector<uint64_t> out(size_t(numel(t.shape)));
+  if (!out.empty()) std::memcpy(out.data(), tensor_bytes(t), out.size() * sizeof(uint64_t));
+  return out;
 }
 
 SafeTensors load_safetensors(const std::string& path) {
@@ -257,18 +270,26 @@ SafeTensors load_safetensors(const std::string& path) {
   return SafeTensors(path, std::move(bytes));
 }
 
-void save_safetensors(const std::string& path, const std::map<std::string, Tensor<float>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+namespace {
+
+struct Entry {
+  Dtype dtype;
+  const Shape* shape;
+  size_t elements;  // as held, checked against the shape
+};
+
+// The 8-byte length and the padded JSON header of a file holding `entries` in name order.
+std::string encode_header(const std::map<std::string, Entry>& entries,
+                          const std::map<std::string, std::string>& metadata, const std::string& path) {
   json header = json::object();
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
+  for (const auto& [name, e] : entries) {
     if (name == metadata_key) fail(path, "a tensor may not be named __metadata__");
-    if (std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; }) ||
-        int64_t(t.size()) != numel(t.shape))
-      fail_tensor(path, name, std::to_string(t.size()) + " elements do not fit shape " +
-                                  shape_str(t.shape));
-    const uint64_t bytes = t.size() * sizeof(float);
-    header[name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    if (std::any_of(e.shape->begin(), e.shape->end(), [](int64_t d) { return d < 0; }) ||
+        int64_t(e.elements) != numel(*e.shape))
+      fail_tensor(path, name, std::to_string(e.elements) + " elements do not fit shape " + shape_str(*e.shape));
+    const uint64_t bytes = e.elements * dtype_size(e.dtype);
+    header[name] = {{"dtype", std::string(dtype_name(e.dtype))}, {"shape", *e.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   if (!metadata.empty()) header[std::string(metadata_key)] = metadata;
@@ -280,13 +301,43 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
     fail(path, std::string("cannot encode header: ") + e.what());
   }
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char(uint8_t(uint64_t(header_text.size()) >> (8 * i)));
+  return out + header_text;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_safetensors_u64(const std::map<std::string, U64View>& tensors,
+                                            const std::map<std::string, std::string>& metadata,
+                                            const std::string& what) {
+  std::map<std::string, Entry> entries;
+  size_t data_bytes = 0;
+  for (const auto& [name, t] : tensors) {
+    const size_t n = size_t(std::max<int64_t>(numel(t.shape), 0));
+    entries.emplace(name, Entry{Dtype::u64, &t.shape, n});
+    data_bytes += n * sizeof(uint64_t);
+  }
+  const std::string header = encode_header(entries, metadata, what);
+  std::vector<uint8_t> out;
+  out.reserve(header.size() + data_bytes);
+  out.insert(out.end(), header.begin(), header.end());
+  for (const auto& [name, t] : tensors) {
+    const auto* p = reinterpret_cast<const uint8_t*>(t.data);
+    out.insert(out.end(), p, p + size_t(numel(t.shape)) * sizeof(uint64_t));
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor<float>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::map<std::string, Entry> entries;
+  for (const auto& [name, t] : tensors) entries.emplace(name, Entry{Dtype::f32, &t.shape, t.size()});
+  const std::string header = encode_header(entries, metadata, path);
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) fail(path, std::string("cannot create: ") + std::strerror(errno));
-  uint8_t length[8];
-  for (int i = 0; i < 8; ++i) length[i] = uint8_t(uint64_t(header_text.size()) >> (8 * i));
-  out.write(reinterpret_cast<const char*>(length), 8);
-  out.write(header_text.data(), std::streamsize(header_text.size()));
+  out.write(header.data(), std::streamsize(header.size()));
   for (const auto& [name, t] : tensors)
     out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.size() * sizeof(float)));
   out.close();

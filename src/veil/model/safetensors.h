@@ -14,7 +14,8 @@
 //                       little-endian, end - begin == numel(shape) * dtype size. Tensors do
 //                       not overlap. A shape of [] is a scalar (one element).
 //
-// Dtypes read here: F32, F16, BF16 (decoded to float), I32, I64 (decoded to int64).
+// Dtypes read here: F32, F16, BF16 (decoded to float), I32, I64 (decoded to int64), U64 (ring
+// elements: the secret-share components of a party's bundle, nn/share_bundle.h).
 // The reader checks every header field against the file and names the file and tensor in
 // any error. The whole file is read into memory.
 #pragma once
@@ -34,7 +35,7 @@ struct SafetensorsError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Dtype { f32, f16, bf16, i32, i64 };
+enum class Dtype { f32, f16, bf16, i32, i64, u64 };
 
 std::string_view dtype_name(Dtype d);  // "F32", "F16", ...
 size_t dtype_size(Dtype d);            // bytes per element
@@ -59,6 +60,7 @@ class SafeTensors {
 
   Tensor<float> get_f32(const std::string& name) const;    // dtype F32, F16 or BF16
   Tensor<int64_t> get_i64(const std::string& name) const;  // dtype I32 or I64
+  std::vector<uint64_t> get_u64(const std::string& name) const;  // dtype U64; the shape is info(name).shape
 
  private:
   const uint8_t* tensor_bytes(const TensorInfo& t) const;
@@ -71,6 +73,18 @@ class SafeTensors {
 };
 
 SafeTensors load_safetensors(const std::string& path);
+
+// A U64 tensor to serialise without copying it.
+struct U64View {
+  Shape shape;
+  const uint64_t* data;  // numel(shape) elements
+};
+
+// The bytes of a safetensors file holding `tensors` as U64, in name order, header padded with
+// spaces to 8 bytes. `what` names the result in errors.
+std::vector<uint8_t> encode_safetensors_u64(const std::map<std::string, U64View>& tensors,
+                                            const std::map<std::string, std::string>& metadata,
+                                            const std::string& what);
 
 // Writes every tensor as F32, in name order, header padded with spaces to 8 bytes.
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor<float>>& tensors,

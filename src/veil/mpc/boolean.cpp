@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/carry_tree.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::mpc {
@@ -236,9 +237,13 @@ template <class T> Cost cost_b2a(int64_t n, int nbits) { return cost_bit2a<T>(n 
 
 template <class T> BShare<T> msb_a(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "msb_a");
-  return shr_b(a2b(ctx, x), kbits<T> - 1);
+  const std::vector<uint64_t> s0(x.s0.begin(), x.s0.end()), s1(x.s1.begin(), x.s1.end());
+  BShare<uint64_t> m = msb_of_sum(ctx, s0, s1, kbits<T>, x.shape);
+  BShare<T> out(x.shape, 1);
+  for (size_t i = 0; i < out.size(); ++i) out.s0[i] = T(m.s0[i]), out.s1[i] = T(m.s1[i]);
+  return out;
 }
-template <class T> Cost cost_msb_a(int64_t n) { return cost_a2b<T>(n); }
+template <class T> Cost cost_msb_a(int64_t n) { return cost_msb_of_sum(n, kbits<T>); }
 
 template <class T> AShare<T> ltz_a(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "ltz_a");

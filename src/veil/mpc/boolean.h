@@ -39,8 +39,9 @@ template <class T> Cost cost_b2a(int64_t n, int nbits);
 // sharing of bit j. One round for all of them. Cost: cost_bit2a(n·(hi−lo)).
 template <class T> std::vector<AShare<T>> bits2a(Context& ctx, const BShare<T>& b, int lo, int hi);
 
-// Most significant bit (x < 0 in two's complement) as a boolean bit. Exact for every x.
-// Cost: cost_a2b.
+// Most significant bit (x < 0 in two's complement) as a boolean bit (bit 0). Exact for every x.
+// By the carry tree of carry_tree.h (msb_of_sum with ℓ = k), not a full a2b.
+// Cost: 1 + 1 + ceil(log2(k − 2)) rounds (7 on FM32, 8 on FM64); about 4k AND bits per element.
 template <class T> BShare<T> msb_a(Context& ctx, const AShare<T>& x);
 template <class T> Cost cost_msb_a(int64_t n);
 

@@ -59,21 +59,23 @@ std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<in
   typename B::Tokens input = be.input_tokens(prompt);
   std::vector<GeneratedToken> out;
   for (int64_t i = 0; i < opt.max_new_tokens; ++i) {
+    const bool last = i + 1 == opt.max_new_tokens;  // no input is taken after the last step
     const auto start = std::chrono::steady_clock::now();
     const typename B::Tensor logits = model.next_logits(input, cache);  // (1,V)
     int32_t id = unknown_token;
     if (opt.sampling.temperature == 0) {
-      input = be.argmax(logits);
-      const std::vector<int32_t> seen = be.reveal_tokens(input);
+      typename B::Tokens chosen = be.argmax(logits);
+      const std::vector<int32_t> seen = be.reveal_tokens(chosen);
       if (!seen.empty()) id = seen[0];
+      if (!last) input = std::move(chosen);
     } else {
       const Tensor<float> seen = be.reveal_to_client(logits);
       if (seen.size() != 0) id = sample_token(seen.data, opt.sampling, rng);
-      input = be.input_tokens({id});
     }
     out.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
     if (on_token) on_token(out.back());
     if (opt.stop_token && id == *opt.stop_token) break;
+    if (opt.sampling.temperature != 0 && !last) input = be.input_tokens({id});
   }
   return out;
 }

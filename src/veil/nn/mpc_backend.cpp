@@ -25,19 +25,27 @@ int64_t rows_of(const Shape& s) { return s.size() < 2 ? 1 : numel(Shape(s.begin(
 
 }  // namespace
 
-MpcBackend::MpcBackend(mpc::Context& ctx, std::map<std::string, Tensor> weights, mpc::ClientPort& client)
-    : ctx_(ctx), weights_(std::move(weights)), client_(client) {}
+MpcBackend::MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client)
+    : ctx_(ctx), weights_(std::move(weights)), client_(client) {
+  if (!weights_) throw std::invalid_argument("MPC backend: no weights");
+}
+
+MpcBackend::MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client)
+    : ctx_(ctx),
+      weights_(std::make_shared<const WeightShares>(std::move(weights))),
+      own_channel_(client.channel(ctx.id(), &ctx.link())),
+      client_(*own_channel_) {}
 
 int MpcBackend::frac_bits() const { return ctx_.config().frac_bits<T>(); }
 
 Share MpcBackend::weight(const std::string& name) const {
-  auto it = weights_.find(name);
-  if (it == weights_.end()) throw std::out_of_range("MPC backend: this party holds no share of weight '" + name + "'");
+  auto it = weights_->find(name);
+  if (it == weights_->end()) throw std::out_of_range("MPC backend: this party holds no share of weight '" + name + "'");
   return it->second;
 }
 
 MpcBackend::Tokens MpcBackend::input_tokens(const std::vector<int32_t>& ids) {
-  auto [s0, s1] = client_.take_input(ctx_.id());
+  auto [s0, s1] = client_.take_input();
   if (s0.size() != ids.size() || s1.size() != ids.size())
     throw std::runtime_error("MPC backend: the client sent " + std::to_string(s0.size()) + " token shares, expected " +
                              std::to_string(ids.size()));
@@ -188,12 +196,12 @@ MpcBackend::Tokens MpcBackend::argmax(const Share& logits) {
 }
 
 std::vector<int32_t> MpcBackend::reveal_tokens(const Tokens& ids) {
-  client_.give_output(ctx_.id(), {ids.s0, ids.s1});
+  client_.give_output({ids.s0, ids.s1});
   return {};
 }
 
 veil::Tensor<float> MpcBackend::reveal_to_client(const Share& x) {
-  client_.give_output(ctx_.id(), {x.s0, x.s1});
+  client_.give_output({x.s0, x.s1});
   return {};
 }
 

@@ -1,7 +1,7 @@
 // The MPC backend: the Backend concept (nn/backend.h) on three-party replicated shares over
 // Z_2^64 with F fraction bits (FM64, F = 18 by default: PUMA's setting). Weights are this
 // party's shares, dealt by the model owner; token ids arrive as shares from the client through a
-// ClientPort and stay secret; only `reveal_to_client` and `reveal_tokens` open values, and only to the
+// ClientChannel (in process: mpc::ClientPort; over TLS: mpc::NetClientChannel) and stay secret; only `reveal_to_client` and `reveal_tokens` open values, and only to the
 // client (the party learns nothing; both return an empty result on the party).
 //
 // Operations map to fxp/ and mpc/: matmul = matmul_aa + trunc_a, embedding = one-hot by secure
@@ -9,10 +9,12 @@
 // local index maps (mpc/layout.h).
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "veil/model/hf_config.h"
+#include "veil/mpc/client_channel.h"
 #include "veil/mpc/client_port.h"
 #include "veil/mpc/context.h"
 #include "veil/mpc/share.h"
@@ -24,9 +26,15 @@ class MpcBackend {
   using Tensor = mpc::AShare<uint64_t>;  // fixed point, F fraction bits
   using Tokens = mpc::AShare<uint64_t>;  // integer ids
 
-  MpcBackend(mpc::Context& ctx, std::map<std::string, Tensor> weights, mpc::ClientPort& client);
+  using WeightShares = std::map<std::string, Tensor>;  // canonical name -> this party's pair
 
-  bool has_weight(const std::string& name) const { return weights_.count(name) != 0; }
+  // `client` is this party's connection to the client. The weights may be shared between
+  // successive backends (sessions) of one party.
+  MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client);
+  // In process: the party reaches the client through port.channel(ctx.id(), &ctx.link()).
+  MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client);
+
+  bool has_weight(const std::string& name) const { return weights_->count(name) != 0; }
   Tensor weight(const std::string& name) const;
   // The party does not know the ids: `ids` only gives the (public) count; the shares come from
   // the client through the port.
@@ -61,8 +69,9 @@ class MpcBackend {
 
  private:
   mpc::Context& ctx_;
-  std::map<std::string, Tensor> weights_;
-  mpc::ClientPort& client_;
+  std::shared_ptr<const WeightShares> weights_;
+  std::unique_ptr<mpc::ClientChannel> own_channel_;  // the in-process constructor's
+  mpc::ClientChannel& client_;
 };
 
 // The model owner's side: encodes float weights in fixed point and splits each into the three

@@ -9,6 +9,12 @@ Modes (run with Debian's /usr/bin/python3, which has python3-torch):
                     retrieval accuracy on freshly generated held-out-filler samples
   --make-retrieval-samples N --seed S --context L --model DIR [--out F.jsonl]
                     write retrieval samples (held-out filler) as JSONL
+  --trial --params JSON --checkpoint-dir DIR --epochs N
+                    one hyper-parameter tuning trial (`veil tune`'s trial contract): language
+                    modelling only, one JSON line per epoch after that epoch's checkpoint,
+                    resumes from DIR/ckpt.pt when restarted (see trial() below)
+
+Runs on the GPU when torch sees one (--device auto), else on --threads CPU threads.
 
 Retrieval task (see retrieval.json written next to the model):
   prompt = <filler A> "The passkey is {K}. Remember it.\n" <filler B> "What is the passkey? The passkey is"
@@ -276,7 +282,7 @@ def hf_forward(W, cfg, idx):
     hd = D // H
     eps = cfg["layer_norm_epsilon"]
     x = W["wte.weight"][idx] + W["wpe.weight"][:T]
-    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), 1)
     for i in range(cfg["n_layer"]):
         p = f"h.{i}."
         h = F.layer_norm(x, (D,), W[p + "ln_1.weight"], W[p + "ln_1.bias"], eps)
@@ -339,10 +345,29 @@ def gen_samples(tok, lines, n, seed, ctx, depth=EVAL_DEPTH):
 
 
 # ----------------------------------------------------------------------------- training
+def pick_device(name):
+    import torch
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def load_or_learn_tokenizer(args, tr_text):
+    if args.tokenizer:
+        tok = bpe_train.Tokenizer.load(args.tokenizer)
+        log(f"tokenizer: {len(tok.vocab)} tokens from {args.tokenizer}")
+        return tok
+    t0 = time.time()
+    vocab, merges = bpe_train.train_bpe(tr_text, args.vocab_size, log=log)
+    log(f"bpe: vocab {len(vocab)} in {time.time() - t0:.1f}s")
+    return bpe_train.Tokenizer(vocab, merges)
+
+
 def train(args):
     import torch
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    dev = pick_device(args.device)
     rng = random.Random(args.seed)
     os.makedirs(args.work, exist_ok=True)
     text = open(args.corpus, encoding="utf-8").read()
@@ -350,18 +375,16 @@ def train(args):
         text = text[:args.corpus_chars]
     tr_text, ho_text = split_corpus(text)
     log(f"corpus {len(text)} chars: train {len(tr_text)}, held-out {len(ho_text)}; regex={bpe_train.PAT_KIND}")
-    t0 = time.time()
-    vocab, merges = bpe_train.train_bpe(tr_text, args.vocab_size, log=log)
-    tok = bpe_train.Tokenizer(vocab, merges)
-    log(f"bpe: vocab {len(vocab)} in {time.time() - t0:.1f}s")
+    tok = load_or_learn_tokenizer(args, tr_text)
+    vocab, merges = tok.vocab, tok.merges
     tr, ho = Lines(tok, tr_text), Lines(tok, ho_text)
     log(f"tokens: train {len(tr.stream)}, held-out {len(ho.stream)}")
     curriculum = [int(c) for c in args.curriculum.split(",")]
     ctx_max = curriculum[-1]
     cfg = {"vocab_size": len(vocab), "n_positions": ctx_max, "n_embd": args.n_embd,
            "n_layer": args.n_layer, "n_head": args.n_head, "dropout": args.dropout}
-    model = build_model(cfg)
-    log(f"model params {sum(p.numel() for p in model.parameters())}")
+    model = build_model(cfg).to(dev)
+    log(f"model params {sum(p.numel() for p in model.parameters())} on {dev}")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -381,7 +404,7 @@ def train(args):
         return time.time() - t_start
 
     def fwd_eval(x):
-        return model(x[None])[0]
+        return model(x[None].to(dev))[0].float().cpu()
 
     while True:
         el = elapsed()
@@ -413,7 +436,8 @@ def train(args):
             amask[r, ls - smp["n_answer"] - 1:ls - 1] = True
             rt.append(ids)
         rt = torch.tensor(rt, dtype=torch.long)
-        batch = torch.cat([lm, rt], 0)
+        batch = torch.cat([lm, rt], 0).to(dev)
+        amask = amask.to(dev)
         logits = model(batch[:, :-1])
         V = logits.shape[-1]
         lm_loss = torch.nn.functional.cross_entropy(logits[:n_lm].reshape(-1, V), batch[:n_lm, 1:].reshape(-1))
@@ -467,8 +491,119 @@ def train(args):
     csv.close()
     log(f"training done: {step} steps in {elapsed():.0f}s; best {best}")
     if args.export:
-        ck = torch.load(f"{args.work}/best.pt")
+        ck = torch.load(f"{args.work}/best.pt", map_location="cpu", weights_only=False)
         export_from_ckpt(ck, args.export)
+
+
+# ----------------------------------------------------------------------------- tuning trial
+TRIAL_PARAMS = {  # name: (default, lowest, highest)
+    "lr": (1e-3, 1e-6, 1.0),
+    "batch_size": (16, 1, 4096),      # rows of --trial-context tokens per step
+    "warmup": (0.0, 0.0, 1000.0),     # epochs of linear learning-rate warm-up
+    "weight_decay": (0.1, 0.0, 10.0),  # AdamW, on matrices only
+    "dropout": (0.1, 0.0, 0.9),
+}
+
+
+def trial_params(text):
+    try:
+        p = json.loads(text)
+    except json.JSONDecodeError as e:
+        sys.exit(f"--params is not JSON: {e}")
+    if not isinstance(p, dict):
+        sys.exit("--params must be a JSON object")
+    unknown = sorted(set(p) - set(TRIAL_PARAMS))
+    if unknown:
+        sys.exit(f"--params: unknown hyper-parameter(s) {unknown}; known: {sorted(TRIAL_PARAMS)}")
+    out = {}
+    for k, (default, lo, hi) in TRIAL_PARAMS.items():
+        v = float(p.get(k, default))
+        if not lo <= v <= hi:
+            sys.exit(f"--params: {k} = {v} is outside [{lo}, {hi}]")
+        out[k] = v
+    out["batch_size"] = int(out["batch_size"])
+    return out
+
+
+def trial(args):
+    """One hyper-parameter tuning trial (the contract of `veil tune`, docs/TUNING.md).
+
+    Language modelling only, at a fixed context (--trial-context), on the training 90% of the
+    corpus; an epoch is len(train tokens) / (batch_size * context) steps on random windows, so
+    every config sees the same number of tokens per epoch. Learning rate: linear warm-up over
+    `warmup` epochs, then cosine to 10% at the last epoch. After each epoch: held-out loss
+    over non-overlapping context windows of the held-out 10% (val_loss), then DIR/ckpt.pt is
+    written atomically, then one JSON line is printed. Restarted on the same DIR, the trial
+    resumes after its last checkpoint with the same data order and dropout RNG."""
+    import torch
+    hp = trial_params(args.params)
+    torch.set_num_threads(args.threads)
+    dev = pick_device(args.device)
+    text = open(args.corpus, encoding="utf-8").read()
+    if args.corpus_chars:
+        text = text[:args.corpus_chars]
+    tr_text, ho_text = split_corpus(text)
+    tok = bpe_train.Tokenizer.load(args.tokenizer)
+    tr, ho = Lines(tok, tr_text).stream, Lines(tok, ho_text).stream
+    ctx, rows, epochs = args.trial_context, hp["batch_size"], args.epochs
+    steps = max(1, len(tr) // (rows * ctx))
+    cfg = {"vocab_size": len(tok.vocab), "n_positions": ctx, "n_embd": args.n_embd,
+           "n_layer": args.n_layer, "n_head": args.n_head, "dropout": hp["dropout"]}
+    torch.manual_seed(args.seed)
+    model = build_model(cfg).to(dev)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    nodecay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
+                             {"params": nodecay, "weight_decay": 0.0}], lr=hp["lr"], betas=(0.9, 0.95))
+    rng = random.Random(args.seed)
+    os.makedirs(args.checkpoint_dir, exist_ok=True)
+    ck_path = os.path.join(args.checkpoint_dir, "ckpt.pt")
+    start = 1
+    if os.path.exists(ck_path):
+        ck = torch.load(ck_path, map_location=dev, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        rng.setstate(ck["py_rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        if dev.type == "cuda" and ck.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ck["cuda_rng"])
+        start = ck["epoch"] + 1
+        print(f"resuming after epoch {ck['epoch']} from {ck_path}", file=sys.stderr, flush=True)
+
+    def fwd_eval(x):
+        return model(x[None].to(dev))[0].float().cpu()
+
+    for epoch in range(start, epochs + 1):
+        t0 = time.time()
+        model.train()
+        tot = 0.0
+        for i in range(steps):
+            done = (epoch - 1) * steps + i
+            warm = min(1.0, (done + 1) / (hp["warmup"] * steps)) if hp["warmup"] > 0 else 1.0
+            cos = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done / (epochs * steps)))
+            for g in opt.param_groups:
+                g["lr"] = hp["lr"] * warm * cos
+            batch = lm_rows(tr, rows, ctx, rng).to(dev)
+            logits = model(batch[:, :-1])
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            tot += loss.item()
+        model.eval()
+        with torch.no_grad():
+            vl = heldout_loss(fwd_eval, ho, ctx)  # every held-out window
+        if not math.isfinite(vl):
+            vl = 10.0  # diverged: a large finite loss keeps the curve usable
+        tmp = ck_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "py_rng": rng.getstate(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state() if dev.type == "cuda" else None,
+                    "epoch": epoch, "params": hp}, tmp)
+        os.replace(tmp, ck_path)
+        print(json.dumps({"epoch": epoch, "val_loss": round(min(vl, 10.0), 5), "train_loss": round(tot / steps, 5),
+                          "seconds": round(time.time() - t0, 3)}), flush=True)
 
 
 def export_from_ckpt(ck, out_dir):
@@ -499,7 +634,9 @@ def evaluate(args):
         text = text[:args.corpus_chars]
     _, ho_text = split_corpus(text)
     ho = Lines(tok, ho_text)
-    fwd = lambda x: hf_forward(W, cfg, x)  # noqa: E731
+    dev = pick_device(args.device)
+    W = {k: v.to(dev) for k, v in W.items()}
+    fwd = lambda x: hf_forward(W, cfg, x.to(dev)).cpu()  # noqa: E731
     with torch.no_grad():
         hl = heldout_loss(fwd, ho.stream, cfg["n_positions"], args.eval_windows or None)
         samples = gen_samples(tok, ho, args.samples, args.seed, ctx)
@@ -547,6 +684,16 @@ def main():
     ap.add_argument("--samples", type=int, default=200, help="retrieval samples for --eval")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda")
+    ap.add_argument("--tokenizer", default=None,
+                    help="HF folder whose vocab.json/merges.txt to use instead of learning a BPE "
+                         "(--trial default: models/tiny-gpt2)")
+    ap.add_argument("--trial", action="store_true", help="run one tuning trial (see trial contract above)")
+    ap.add_argument("--params", default="{}", help="--trial: hyper-parameters as a JSON object: "
+                    + ", ".join(f"{k} (default {v[0]})" for k, v in TRIAL_PARAMS.items()))
+    ap.add_argument("--checkpoint-dir", default=None, help="--trial: checkpoint directory (ckpt.pt)")
+    ap.add_argument("--epochs", type=int, default=12, help="--trial: total epochs")
+    ap.add_argument("--trial-context", type=int, default=256, help="--trial: tokens per training row")
     ap.add_argument("--vocab-size", type=int, default=2048)
     ap.add_argument("--n-layer", type=int, default=4)
     ap.add_argument("--n-head", type=int, default=4)
@@ -570,14 +717,19 @@ def main():
     ap.add_argument("--eval-windows", type=int, default=16, help="held-out windows per eval (0 = all)")
     ap.add_argument("--log-every", type=int, default=10)
     args = ap.parse_args()
-    if args.eval:
+    if args.trial:
+        if not args.checkpoint_dir:
+            ap.error("--trial needs --checkpoint-dir")
+        args.tokenizer = args.tokenizer or os.path.join(root, "models/tiny-gpt2")
+        trial(args)
+    elif args.eval:
         evaluate(args)
     elif args.make_retrieval_samples:
         make_samples(args)
     elif args.export_from:
         import torch
         torch.set_num_threads(args.threads)
-        export_from_ckpt(torch.load(args.export_from), args.export)
+        export_from_ckpt(torch.load(args.export_from, map_location="cpu", weights_only=False), args.export)
     else:
         train(args)
 

@@ -16,7 +16,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "veil/commands.h"
 #include "veil/tune/backend.h"
@@ -33,50 +36,89 @@ namespace veil::app {
 
 namespace {
 
+// Runs one recorded configuration to its end (or failure); the trial's checkpoints live in
+// `dir` and are removed afterwards.
+tune::Curve record_one(const tune::SearchSpace& sp, const nlohmann::json& params, int c, const std::string& dir,
+                       int nice) {
+  tune::TrialProcessOptions o;
+  o.command = sp.command;
+  o.metric = sp.metric;
+  o.report_timeout_s = sp.report_timeout_s;
+  o.nice = nice;
+  o.epochs = sp.epochs;
+  std::filesystem::remove_all(dir);
+  tune::Curve cv;
+  cv.params = params;
+  tune::TrialProcess p(o, params, dir, c);
+  p.start();
+  for (;;) {
+    tune::EpochReport r = p.next();
+    if (r.kind == tune::EpochReport::got_epoch) {
+      if (r.epoch != int(cv.metric.size()) + 1) continue;
+      cv.metric.push_back(r.metric);
+      cv.seconds.push_back(r.seconds);
+      continue;
+    }
+    if (r.kind == tune::EpochReport::failed) cv.failure = r.error;
+    else if (int(cv.metric.size()) < sp.epochs) cv.failure = "exited after epoch " + std::to_string(cv.metric.size());
+    break;
+  }
+  std::filesystem::remove_all(dir);
+  return cv;
+}
+
 void cmd_record(const std::string& space_path, int configs, uint64_t seed, const std::string& out,
-                const std::string& workdir, int nice) {
+                const std::string& workdir, int nice, int jobs) {
   tune::SearchSpace sp = tune::load_space(space_path);
   if (sp.command.empty()) throw std::invalid_argument(space_path + ": \"command\" is required to record curves");
-  tune::CurveSet set;
-  set.metric = sp.metric;
-  set.minimize = sp.minimize;
-  set.epochs = sp.epochs;
-  set.provenance.push_back("space=" + space_path + " configs=" + std::to_string(configs) + " seed=" + std::to_string(seed));
-  set.provenance.push_back("command=" + sp.command);
-  auto cfgs = sp.sample_n(configs, seed);
-  for (int c = 0; c < configs; ++c) {
-    tune::TrialProcessOptions o;
-    o.command = sp.command;
-    o.metric = sp.metric;
-    o.report_timeout_s = sp.report_timeout_s;
-    o.nice = nice;
-    o.epochs = sp.epochs;
-    const std::string dir = workdir + "/record-" + std::to_string(c);
-    std::filesystem::remove_all(dir);
-    tune::Curve cv;
-    cv.params = cfgs[c];
-    tune::TrialProcess p(o, cfgs[c], dir, c);
-    p.start();
+  const auto cfgs = sp.sample_n(configs, seed);
+  std::vector<std::optional<tune::Curve>> done(size_t(configs), std::nullopt);
+  std::mutex mu;
+  int next = 0, finished = 0;
+  // Writes the finished curves in configuration order after every trial, so an interrupted
+  // recording keeps what it has.
+  auto write_done = [&] {
+    tune::CurveSet set;
+    set.metric = sp.metric;
+    set.minimize = sp.minimize;
+    set.epochs = sp.epochs;
+    set.provenance.push_back("space=" + space_path + " configs=" + std::to_string(configs) +
+                             " seed=" + std::to_string(seed) + " jobs=" + std::to_string(jobs));
+    set.provenance.push_back("command=" + sp.command);
+    for (const auto& cv : done)
+      if (cv) set.curves.push_back(*cv);
+    tune::write_curves(out, set);
+  };
+  std::exception_ptr error;
+  auto worker = [&] {
     for (;;) {
-      tune::EpochReport r = p.next();
-      if (r.kind == tune::EpochReport::got_epoch) {
-        if (r.epoch != int(cv.metric.size()) + 1) continue;
-        cv.metric.push_back(r.metric);
-        cv.seconds.push_back(r.seconds);
-        continue;
+      int c;
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (next >= configs || error) return;
+        c = next++;
       }
-      if (r.kind == tune::EpochReport::failed) cv.failure = r.error;
-      else if (int(cv.metric.size()) < sp.epochs) cv.failure = "exited after epoch " + std::to_string(cv.metric.size());
-      break;
+      try {
+        tune::Curve cv = record_one(sp, cfgs[size_t(c)], c, workdir + "/record-" + std::to_string(c), nice);
+        std::lock_guard<std::mutex> g(mu);
+        ++finished;
+        std::fprintf(stderr, "record: config %d (%d/%d done) %s: %zu epochs, last %s=%.4f%s%s\n", c + 1, finished,
+                     configs, cfgs[size_t(c)].dump().c_str(), cv.metric.size(), sp.metric.c_str(),
+                     cv.metric.empty() ? 0.0 : cv.metric.back(), cv.failure.empty() ? "" : " FAILED: ",
+                     cv.failure.c_str());
+        done[size_t(c)] = std::move(cv);
+        write_done();
+      } catch (...) {
+        std::lock_guard<std::mutex> g(mu);
+        if (!error) error = std::current_exception();
+        return;
+      }
     }
-    std::fprintf(stderr, "record: config %d/%d %s: %zu epochs, last %s=%.4f%s%s\n", c + 1, configs,
-                 cfgs[c].dump().c_str(), cv.metric.size(), sp.metric.c_str(),
-                 cv.metric.empty() ? 0.0 : cv.metric.back(), cv.failure.empty() ? "" : " FAILED: ",
-                 cv.failure.c_str());
-    set.curves.push_back(cv);
-    tune::write_curves(out, set);  // after every trial, so an interrupted recording keeps its curves
-    std::filesystem::remove_all(dir);
-  }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 0; j < std::min(jobs, configs); ++j) pool.emplace_back(worker);
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   std::printf("wrote %d curves to %s\n", configs, out.c_str());
 }
 
@@ -187,17 +229,22 @@ void register_tune(CLI::App& app) {
     int configs = 40;
     uint64_t seed = 1;
     int nice = 19;
+    int jobs = 1;
   };
   auto ra = std::make_shared<RecordArgs>();
   CLI::App* rec = tune->add_subcommand("record", "Run `--configs` sampled configurations of the search space for its full "
-                                                 "number of epochs, one after another, and write their learning curves (CSV)");
+                                                 "number of epochs, `--jobs` at a time, and write their learning curves (CSV)");
   rec->add_option("--space", ra->space, "Search space JSON (needs \"command\")")->required()->check(CLI::ExistingFile);
   rec->add_option("--out", ra->out, "Output curves CSV")->required();
   rec->add_option("--configs", ra->configs, "How many configurations to sample and run")->capture_default_str()->check(CLI::Range(1, 100000));
   rec->add_option("--seed", ra->seed, "Seed of the configuration sample")->capture_default_str();
   rec->add_option("--workdir", ra->workdir, "Directory for the trials' checkpoints and logs")->capture_default_str();
   rec->add_option("--nice", ra->nice, "Niceness added to each trial process")->capture_default_str()->check(CLI::Range(0, 19));
-  rec->callback([ra] { cmd_record(ra->space, ra->configs, ra->seed, ra->out, ra->workdir, ra->nice); });
+  rec->add_option("--jobs", ra->jobs, "Trials running at once (each is its own process; they share the machine, "
+                                      "so recorded epoch times include that contention)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  rec->callback([ra] { cmd_record(ra->space, ra->configs, ra->seed, ra->out, ra->workdir, ra->nice, ra->jobs); });
 
   // replay
   struct ReplayArgs {

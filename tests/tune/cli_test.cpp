@@ -74,6 +74,45 @@ TEST(TuneCli, RunTunesRealProcessesAndWritesAReport) {
   std::filesystem::remove_all(d);
 }
 
+TEST(TuneCli, RecordRunsTrialsInParallelAndKeepsConfigOrder) {
+  std::string d = tmpdir("record");
+  // Configs alternate between a good trial and one that crashes after epoch 2.
+  std::ofstream(d + "/space.json") << R"({"metric": "loss", "epochs": 4,
+    "params": {"base": {"type": "float", "min": 0.5, "max": 2.0},
+               "mode": {"type": "categorical", "values": ["ok", "crash"]}},
+    "command": "exec sh )" + src + R"(/tests/tune/fake_trial.sh", "report_timeout_s": 20})";
+  auto r = sh(veil_bin + " tune record --space " + d + "/space.json --configs 6 --jobs 3 --nice 0 --out " + d +
+              "/curves.csv --workdir " + d + "/work");
+  ASSERT_EQ(r.rc, 0) << r.text;
+  const CurveSet set = read_curves(d + "/curves.csv");
+  ASSERT_EQ(set.curves.size(), 6u);
+  int crashed = 0;
+  for (const Curve& c : set.curves) {
+    const double base = c.params.at("base").get<double>();
+    if (c.params.at("mode") == "crash") {
+      ++crashed;
+      EXPECT_EQ(c.metric.size(), 2u);
+      EXPECT_NE(c.failure.find("exited with status 3"), std::string::npos) << c.failure;
+    } else {
+      ASSERT_EQ(c.metric.size(), 4u) << c.failure;
+      for (size_t e = 0; e < 4; ++e) EXPECT_NEAR(c.metric[e], base + 1.0 / double(e + 1), 1e-5);
+    }
+  }
+  EXPECT_GT(crashed, 0);
+  EXPECT_LT(crashed, 6);
+  // Same seed, one job at a time: the same configurations in the same order.
+  auto r1 = sh(veil_bin + " tune record --space " + d + "/space.json --configs 6 --jobs 1 --nice 0 --out " + d +
+               "/serial.csv --workdir " + d + "/work");
+  ASSERT_EQ(r1.rc, 0) << r1.text;
+  const CurveSet serial = read_curves(d + "/serial.csv");
+  ASSERT_EQ(serial.curves.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(serial.curves[i].params, set.curves[i].params);
+    EXPECT_EQ(serial.curves[i].metric, set.curves[i].metric);
+  }
+  std::filesystem::remove_all(d);
+}
+
 TEST(TuneCli, BadInputsSayWhatIsWrong) {
   std::string d = tmpdir("bad");
   std::ofstream(d + "/space.json") << R"({"metric": "loss", "epochs": 3, "params": {"lr": {"type": "float", "min": 0, "max": 1, "scale": "log"}}})";

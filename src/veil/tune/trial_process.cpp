@@ -14,6 +14,9 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
+
+extern char** environ;
 
 namespace veil::tune {
 
@@ -52,25 +55,32 @@ std::string TrialProcess::command_line() const {
 void TrialProcess::start() {
   if (pid_ > 0) return;
   std::filesystem::create_directories(dir_);
-  int p[2];
-  if (pipe(p) != 0) throw std::runtime_error(std::string("trial: pipe failed: ") + std::strerror(errno));
+  // Everything the child needs is prepared before fork(): `veil tune record --jobs` forks from
+  // several threads, and between fork and exec only async-signal-safe calls are allowed. The
+  // pipe is close-on-exec so that a trial started by another thread does not inherit it.
   const std::string cmd = command_line();
   const std::string log = dir_ + "/trial.log";
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "VEIL_TUNE_", 10) != 0) env.emplace_back(*e);
+  env.push_back("VEIL_TUNE_PARAMS=" + params_.dump());
+  env.push_back("VEIL_TUNE_CHECKPOINT_DIR=" + dir_);
+  env.push_back("VEIL_TUNE_EPOCHS=" + std::to_string(opt_.epochs));
+  env.push_back("VEIL_TUNE_TRIAL=" + std::to_string(trial_));
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error(std::string("trial: pipe failed: ") + std::strerror(errno));
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("trial: fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     setpgid(0, 0);
     if (opt_.nice) setpriority(PRIO_PROCESS, 0, opt_.nice);
     dup2(p[1], 1);
-    int lf = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int lf = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (lf >= 0) dup2(lf, 2);
-    close(p[0]);
-    close(p[1]);
-    setenv("VEIL_TUNE_PARAMS", params_.dump().c_str(), 1);
-    setenv("VEIL_TUNE_CHECKPOINT_DIR", dir_.c_str(), 1);
-    setenv("VEIL_TUNE_EPOCHS", std::to_string(opt_.epochs).c_str(), 1);
-    setenv("VEIL_TUNE_TRIAL", std::to_string(trial_).c_str(), 1);
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
+    execle("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr, envp.data());
     _exit(127);
   }
   setpgid(pid, pid);

@@ -2,6 +2,9 @@
 #include "kernel_harness.h"
 #include "veil/core/gemm.h"
 
+#include <cstdio>
+#include <map>
+
 namespace veil::mpc {
 namespace {
 
@@ -127,13 +130,16 @@ TYPED_TEST(ArithmeticTest, TruncIsWithinOneUlpOverTheWholeRange) {
   // Values across [−2^(k−2), 2^(k−2)), including both edges.
   std::vector<T> x = random_ring<T>(size_t(n), 15);
   for (auto& v : x) v = T(S(v) >> 2);
-  x[0] = T(S(-(S(1) << (k - 2)))), x[1] = T((S(1) << (k - 2)) - 1), x[2] = 0, x[3] = T(S(-1));
+  x[0] = T(S(-(S(1) << (k - 2)) + (S(1) << (d + 1)))), x[1] = T((S(1) << (k - 2)) - 1), x[2] = 0, x[3] = T(S(-1));
   auto [out, m] = run_kernel<T>({Tensor<T>({n}, x)}, [d](Context& ctx, auto& xs) { return trunc_a(ctx, xs[0], d); });
+  std::map<S, int> seen;
   for (size_t i = 0; i < size_t(n); ++i) {
     S want = S(x[i]) >> d;  // floor division
     S diff = S(out[i] - T(want));
     ASSERT_TRUE(diff == 0 || diff == 1) << "x=" << S(x[i]) << " got " << S(out[i]) << " want " << want;
+    ++seen[diff];
   }
+  for (auto [e, count] : seen) std::printf("[trunc_a] error %+d ulp: %d of %lld\n", int(e), count, (long long)n);
   expect_cost(m, cost_trunc_a<T>(n));
 }
 

@@ -35,6 +35,39 @@ TEST(Narrow, LtzVia32WithoutTruncationIsExactBelow2To31) {
   expect_cost(m, cost_ltz_a_via32(n, 0));
 }
 
+// The window comparison: [x < 0] from bits [drop, drop + ell) of the components, outside the band
+// [−2^drop, 2^drop), for values across the stated range.
+TEST(Narrow, LtzWindowMatchesPlaintextOutsideTheBand) {
+  for (auto [drop, ell] : std::vector<std::pair<int, int>>{{0, 64}, {0, 20}, {12, 32}, {12, 20}, {30, 34}, {6, 2}}) {
+    const int64_t n = 3000;
+    auto x = random_ring<uint64_t>(size_t(n), 44 + uint64_t(drop));
+    const int top = drop + ell - 2;  // |x| < 2^(drop + ell − 2)
+    for (auto& v : x) v = uint64_t(int64_t(v) >> (64 - top - 1));
+    x[0] = 0, x[1] = uint64_t(-1), x[2] = uint64_t(int64_t(1) << drop), x[3] = uint64_t(-(int64_t(1) << drop) - 1);
+    std::vector<uint64_t> got;
+    std::array<net::Traffic, 3> d;
+    run_parties([&](Context& ctx) {
+      AShare<uint64_t> a = share_input(ctx, 0, Tensor<uint64_t>({n}, x), {n});
+      sync_parties(ctx);
+      net::Traffic before = ctx.link().total();
+      BShare<uint64_t> b = ltz_window_b(ctx, a, drop, ell);
+      d[size_t(ctx.id())] = ctx.link().total() - before;
+      Tensor<uint64_t> o = reveal_all_b(ctx, b);
+      if (ctx.id() == 0) got = o.data;
+    });
+    for (size_t i = 0; i < size_t(n); ++i) {
+      const int64_t v = int64_t(x[i]);
+      if (drop > 0 && v >= -(int64_t(1) << drop) && v < (int64_t(1) << drop)) continue;  // the band
+      ASSERT_EQ(got[i] & 1, uint64_t(v < 0)) << "drop " << drop << " ell " << ell << " x " << v;
+    }
+    testing::Measured m;
+    for (auto& t : d)
+      m.rounds = std::max<int64_t>(m.rounds, int64_t(t.rounds)), m.bytes_max = std::max<int64_t>(m.bytes_max, int64_t(t.bytes)),
+      m.bytes_total += int64_t(t.bytes);
+    expect_cost(m, cost_ltz_window_b(n, ell));
+  }
+}
+
 TEST(Narrow, EqVia32MatchesPlaintext) {
   const int64_t n = 3000;
   auto x = random_ring<uint64_t>(size_t(n), 42, (uint64_t(1) << 16) - 1);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "veil/core/gemm.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::mpc {
@@ -139,76 +140,17 @@ template <class T> AShare<T> matmul_aa_nt(Context& ctx, const AShare<T>& x, cons
   return z;
 }
 
-// See arithmetic.h. Roles: P2 helps (knows r); P0 and P1 open c = x + 2^(k−2) + r.
-// PRG streams: s_2 (P2.next = P0.prev) gives r0, the 2-of-2 shares for P0, and y0;
-//              s_1 (P1.next = P2.prev) gives r1 and y2.
+// See arithmetic.h; the protocol is dealt_sum's truncation (dealt.cpp) with the input as addend.
 template <class T> AShare<T> trunc_a(Context& ctx, const AShare<T>& x, int d) {
   constexpr int k = int(sizeof(T) * 8);
   if (d < 0 || d > k - 2) throw std::invalid_argument("trunc_a: shift out of range");
   net::Link::Scope scope(ctx.link(), "trunc_a");
-  const size_t n = x.size();
-  const T low_mask = (T(1) << (k - 1)) - 1;
-  const T offset = T(1) << (k - 2);
-  AShare<T> y(x.shape);
-  net::Link& link = ctx.link();
-  if (ctx.id() == 2) {
-    std::vector<T> r0 = ctx.prg_next().draw<T>(n), r1 = ctx.prg_prev().draw<T>(n);
-    std::vector<T> m0 = ctx.prg_next().draw<T>(n), q0 = ctx.prg_next().draw<T>(n);
-    std::vector<T> to_p1(2 * n);  // [msb(r) − m0 | ⌊r_low/2^d⌋ − q0]
-    for (size_t i = 0; i < n; ++i) {
-      T r = r0[i] + r1[i];
-      to_p1[i] = (r >> (k - 1)) - m0[i];
-      to_p1[n + i] = ((r & low_mask) >> d) - q0[i];
-    }
-    link.send(1, to_p1);
-    y.s1 = ctx.prg_next().draw<T>(n);  // y0
-    y.s0 = ctx.prg_prev().draw<T>(n);  // y2
-    return y;
-  }
-  // P0 and P1: 2-of-2 shares (msb_j, q_j) of r's top bit and of ⌊r_low/2^d⌋.
-  std::vector<T> mine(n), msb(n), q(n), mask(n);
-  if (ctx.id() == 0) {
-    std::vector<T> r0 = ctx.prg_prev().draw<T>(n);
-    msb = ctx.prg_prev().draw<T>(n), q = ctx.prg_prev().draw<T>(n);
-    mask = ctx.prg_prev().draw<T>(n);  // y0
-    for (size_t i = 0; i < n; ++i) mine[i] = x.s0[i] + x.s1[i] + offset + r0[i];
-    link.send(1, mine);
-  } else {
-    std::vector<T> r1 = ctx.prg_next().draw<T>(n);
-    mask = ctx.prg_next().draw<T>(n);  // y2
-    for (size_t i = 0; i < n; ++i) mine[i] = x.s1[i] + r1[i];
-    link.send(0, mine);
-    std::vector<T> from_p2(2 * n);
-    link.recv(2, from_p2);
-    std::copy(from_p2.begin(), from_p2.begin() + long(n), msb.begin());
-    std::copy(from_p2.begin() + long(n), from_p2.end(), q.begin());
-  }
-  std::vector<T> other(n);
-  link.recv(1 - ctx.id(), other);
-  const bool p0 = ctx.id() == 0;
-  const T result_offset = T(1) << (k - 2 - d);
-  std::vector<T> part(n);  // this party's additive share of the result, minus its mask
-  for (size_t i = 0; i < n; ++i) {
-    const T c = mine[i] + other[i];
-    const T c_msb = c >> (k - 1);
-    const T cq = (c & low_mask) >> d;
-    // wrap bit w = c_msb ⊕ r_msb = c_msb + r_msb·(1 − 2·c_msb)
-    const T w = (p0 ? c_msb : T(0)) + msb[i] * (T(1) - T(2) * c_msb);
-    T v = (p0 ? cq - result_offset : T(0)) - q[i] + T(w << (k - 1 - d));
-    part[i] = v - mask[i];
-  }
-  link.send(1 - ctx.id(), part);
-  link.recv(1 - ctx.id(), other);
-  std::vector<T> y1(n);
-  for (size_t i = 0; i < n; ++i) y1[i] = part[i] + other[i];
-  if (p0) y.s0 = std::move(mask), y.s1 = std::move(y1);
-  else y.s0 = std::move(y1), y.s1 = std::move(mask);
-  return y;
+  if (d == 0) return x;
+  DealtInput<T> in;
+  in.addend = &x, in.d = d;
+  return dealt_sum(ctx, in, x.size(), x.shape);
 }
-template <class T> Cost cost_trunc_a(int64_t n) {
-  const int64_t e = sizeof(T);
-  return {2, 2 * n * e, 6 * n * e};
-}
+template <class T> Cost cost_trunc_a(int64_t n, int d) { return d == 0 ? Cost{} : cost_dealt_sum<T>(n, false, 0, d); }
 
 #define INST(T)                                                                           \
   template AShare<T> add_aa(const AShare<T>&, const AShare<T>&);                          \
@@ -223,7 +165,7 @@ template <class T> Cost cost_trunc_a(int64_t n) {
   template Cost cost_matmul_aa<T>(int64_t);                                               \
   template AShare<T> matmul_aa_nt(Context&, const AShare<T>&, const AShare<T>&);          \
   template AShare<T> trunc_a(Context&, const AShare<T>&, int);                            \
-  template Cost cost_trunc_a<T>(int64_t);
+  template Cost cost_trunc_a<T>(int64_t, int);
 VEIL_FOR_RINGS(INST)
 #undef INST
 

@@ -28,14 +28,20 @@ template <class T> Cost cost_matmul_aa(int64_t outputs);
 // For [out, in] weights and tied embedding heads. Same cost as matmul_aa.
 template <class T> AShare<T> matmul_aa_nt(Context& ctx, const AShare<T>& x, const AShare<T>& y);
 
-// y ≈ x / 2^d (arithmetic shift), for x in [−2^(k−2), 2^(k−2)).
-// Protocol: P2 deals r and the 2-of-2 shares of r's top bit and of ⌊(r mod 2^(k−1)) / 2^d⌋ to
-// P0/P1, who open c = x + 2^(k−2) + r between themselves; the wrap is corrected with r's top bit
-// (the one-helper truncation of Dalskov, Escudero & Keller, USENIX Sec 2021, as in SPU's aby3
-// TruncAPr); the result is re-shared with PRG masks. Error model: y = ⌊x/2^d⌋ + e, e ∈ {0, 1}
-// (one unit in the last place), exact outside failure: no probabilistic wrap error in range.
-// Cost: 2 rounds; every party sends 2n elements.
+// y ≈ x / 2^d (arithmetic shift), for x in [−2^(k−2) + 2^(d+1), 2^(k−2)).
+// Protocol: the one-helper truncation of Dalskov, Escudero & Keller (USENIX Sec 2021; SPU's aby3
+// TruncAPr), lightened. Per chunk of elements a dealer D draws r = r_A + r_B from the PRG
+// streams it shares with A and B, with the low d bits of r_A and r_B zero; A and B hold x as
+// x_A + x_B (free from the replicated sharing) and open to each other only the top k − d bits
+// of their shares of c = x + 2^(k−2) + r (uniform: the top bits of r mask them). The wrap past
+// 2^(k−1) is corrected with r's top bit and the carry of r_A + r_B into it, of which D sends B
+// 2-of-2 shares modulo 2^(d+1), the only bits that reach the result; ⌊r/2^d⌋ splits exactly
+// into local parts. The result is re-shared with PRG masks. Derivation in dealt.cpp.
+// Error model: y = ⌊x/2^d⌋ + e, e ∈ {0, 1} (the carry of the unopened low bits), no probabilistic
+// failure in range.
+// Cost: 2 rounds; all parties together send 2·(d + 1) + 2·(k − d) + 2k bits per element
+// (FM64, d = 18: 32.25 bytes; whole ring elements everywhere would be 48).
 template <class T> AShare<T> trunc_a(Context& ctx, const AShare<T>& x, int d);
-template <class T> Cost cost_trunc_a(int64_t n);
+template <class T> Cost cost_trunc_a(int64_t n, int d = RingTraits<ring_of<T>::value>::default_frac_bits);
 
 }  // namespace veil::mpc

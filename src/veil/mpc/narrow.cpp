@@ -2,6 +2,9 @@
 
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/carry_tree.h"
+
+#include <stdexcept>
 
 namespace veil::mpc {
 
@@ -17,13 +20,31 @@ BShare<uint64_t> widen_b(const BShare<uint32_t>& b) {
   return w;
 }
 
+AShare<uint32_t> window32_a(const AShare<uint64_t>& x, int drop) {
+  if (drop < 0 || drop > 32) throw std::invalid_argument("window32_a: drop must be in [0, 32]");
+  AShare<uint32_t> y(x.shape);
+  for (size_t i = 0; i < x.size(); ++i) y.s0[i] = uint32_t(x.s0[i] >> drop), y.s1[i] = uint32_t(x.s1[i] >> drop);
+  return y;
+}
+
+BShare<uint64_t> ltz_window_b(Context& ctx, const AShare<uint64_t>& x, int drop, int ell) {
+  if (drop < 0 || ell < 2 || drop + ell > 64) throw std::invalid_argument("ltz_window_b: window out of range");
+  net::Link::Scope scope(ctx.link(), "ltz_window_b");
+  // The dropped carries e ∈ {0, 1, 2} make x ∈ [0, 2^(drop+1)) read negative; the offset 2^drop
+  // centres that band on zero.
+  const AShare<uint64_t> y = drop > 0 ? add_ap(ctx, x, std::vector<uint64_t>{uint64_t(1) << drop}) : x;
+  const uint64_t mask = ell == 64 ? ~uint64_t(0) : (uint64_t(1) << ell) - 1;
+  std::vector<uint64_t> s0(y.size()), s1(y.size());
+  for (size_t i = 0; i < y.size(); ++i) s0[i] = (y.s0[i] >> drop) & mask, s1[i] = (y.s1[i] >> drop) & mask;
+  return msb_of_sum(ctx, s0, s1, ell, x.shape);
+}
+Cost cost_ltz_window_b(int64_t n, int ell) { return cost_msb_of_sum(n, ell); }
+
 AShare<uint64_t> ltz_a_via32(Context& ctx, const AShare<uint64_t>& x, int drop) {
   net::Link::Scope scope(ctx.link(), "ltz_a_via32");
-  return bit2a(ctx, widen_b(msb_a(ctx, low32_a(drop > 0 ? trunc_a(ctx, x, drop) : x))));
+  return bit2a(ctx, ltz_window_b(ctx, x, drop, 32));
 }
-Cost cost_ltz_a_via32(int64_t n, int drop) {
-  return (drop > 0 ? cost_trunc_a<uint64_t>(n) : Cost{}) + cost_msb_a<uint32_t>(n) + cost_bit2a<uint64_t>(n);
-}
+Cost cost_ltz_a_via32(int64_t n, int drop) { return cost_ltz_window_b(n, 32) + cost_bit2a<uint64_t>(n); }
 
 AShare<uint64_t> eq_ap_via32(Context& ctx, const AShare<uint64_t>& x, const std::vector<uint64_t>& c) {
   net::Link::Scope scope(ctx.link(), "eq_ap_via32");

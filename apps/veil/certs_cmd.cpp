@@ -1,4 +1,4 @@
-// `veil certs`: a CA and the three party certificates for `veil party`, with no extra tools.
+// `veil certs`: a CA, the three party certificates and the client certificate, with no extra tools.
 #include <cstdio>
 #include <memory>
 
@@ -14,9 +14,10 @@ void register_certs(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "certs", "Create a CA and certificates for parties 0, 1 and 2 (EC P-256, CN veil-party-<id>, "
-               "SAN 127.0.0.1/localhost) for `veil party`. The CA key is not kept.");
-  cmd->add_option("--out", args->out, "Directory for ca.pem, party<i>.pem and party<i>.key (created if missing)")
+      "certs", "Create a CA, certificates for parties 0, 1 and 2 (EC P-256, CN veil-party-<id>) for `veil party` "
+               "and a client certificate (CN veil-client) for `veil generate --parties`, all with SAN "
+               "127.0.0.1/localhost. The CA key is not kept.");
+  cmd->add_option("--out", args->out, "Directory for ca.pem, party<i>.pem, party<i>.key, client.pem and client.key (created if missing)")
       ->required();
   cmd->add_option("--days", args->opt.days, "How many days the certificates stay valid")
       ->check(CLI::Range(1, 36500))
@@ -25,9 +26,12 @@ void register_certs(CLI::App& app) {
   cmd->callback([args] {
     net::write_party_certs(args->out, args->opt);
     net::TlsFiles p0 = net::party_cert_files(args->out, 0);
-    std::printf("wrote %s and party{0,1,2}.{pem,key} to %s\n"
-                "use: veil party --id 0 --cert %s --key %s --ca %s --peers ...\n",
-                "ca.pem", args->out.c_str(), p0.cert.c_str(), p0.key.c_str(), p0.ca.c_str());
+    net::TlsFiles c = net::client_cert_files(args->out);
+    std::printf("wrote %s, party{0,1,2}.{pem,key} and client.{pem,key} to %s\n"
+                "use: veil party --id 0 --cert %s --key %s --ca %s --peers ...\n"
+                "     veil generate --parties ... --cert %s --key %s --ca %s ...\n",
+                "ca.pem", args->out.c_str(), p0.cert.c_str(), p0.key.c_str(), p0.ca.c_str(), c.cert.c_str(),
+                c.key.c_str(), c.ca.c_str());
   });
 }
 

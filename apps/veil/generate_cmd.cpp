@@ -1,6 +1,10 @@
-// `veil generate`: GPT-2 text generation from a Hugging Face model folder.
+// `veil generate`: GPT-2 text generation from a Hugging Face model folder: in the clear, with the
+// three parties as threads of this process, or as the client of three `veil party --serve`.
+#include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +16,7 @@
 #include "veil/nn/generate.h"
 #include "veil/nn/plain_backend.h"
 #include "veil/nn/private_generate.h"
+#include "veil/nn/remote_generate.h"
 
 namespace veil::app {
 
@@ -24,6 +29,9 @@ struct GenerateArgs {
   nn::GenerateOptions opt;
   bool ignore_eos = false;
   bool json = false;
+  std::string parties;  // the client of three served parties when set
+  net::TlsFiles tls;
+  int timeout_ms = 60000;
 };
 
 // Bytes that are not valid UTF-8 (a character cut between tokens) become U+FFFD in JSON.
@@ -33,38 +41,85 @@ std::string token_json(const model::BpeTokenizer& tok, int32_t id) {
   return nlohmann::json(tok.decode(std::vector<int32_t>{id})).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Three parties as threads of this process plus the client; only the client sees tokens.
-void run_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const nn::Gpt2Checkpoint& ck,
-                 const std::vector<int32_t>& prompt) {
-  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64)\n", prompt.size());
-  const auto out = nn::generate_private(ck, prompt, a.opt, [&](int64_t, int32_t id, double s) {
-    std::fprintf(stderr, "  token %4d  %9.1f ms  %s\n", id, s * 1e3, token_json(tok, id).c_str());
-  });
+// Prints a private run (in process or served): only the client saw the tokens.
+void print_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const std::vector<int32_t>& prompt,
+                   const std::vector<nn::PrivateToken>& out) {
   std::vector<int32_t> ids;
   nlohmann::json steps = nlohmann::json::array();
   double total = 0;
-  int64_t bytes = 0;
+  int64_t bytes = 0, client_bytes = 0;
   for (const nn::PrivateToken& t : out) {
     steps.push_back({{"token", t.id}, {"ms", t.seconds * 1e3}, {"bytes_all_parties", t.bytes_total},
-                     {"bytes_busiest_party", t.bytes_max}, {"rounds", t.rounds}});
-    total += t.seconds, bytes += t.bytes_total;
+                     {"bytes_busiest_party", t.bytes_max}, {"rounds", t.rounds},
+                     {"client_bytes_sent", t.client_bytes_sent}, {"client_bytes_received", t.client_bytes_received}});
+    total += t.seconds, bytes += t.bytes_total, client_bytes += t.client_bytes_sent + t.client_bytes_received;
     if (!a.ignore_eos && t.id == tok.end_of_text_id()) break;  // the client cuts at <|endoftext|>
     ids.push_back(t.id);
   }
   const std::string text = tok.decode(ids);
   if (a.json) {
-    const nlohmann::json j = {{"model", a.model}, {"backend", a.backend}, {"prompt", a.prompt},
-                              {"prompt_tokens", prompt}, {"tokens", ids}, {"text", text},
-                              {"steps", steps}, {"total_ms", total * 1e3}, {"bytes_all_parties", bytes}};
+    nlohmann::json j = {{"model", a.model}, {"backend", a.backend}, {"prompt", a.prompt},
+                        {"prompt_tokens", prompt}, {"tokens", ids}, {"text", text},
+                        {"steps", steps}, {"total_ms", total * 1e3}, {"bytes_all_parties", bytes},
+                        {"client_bytes", client_bytes}};
+    if (!a.parties.empty()) j["parties"] = a.parties;
     std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf("%s%s\n", a.prompt.c_str(), text.c_str());
-    std::fprintf(stderr, "veil generate: %zu tokens in %.1f s, %.1f MB sent by all parties\n", ids.size(), total,
-                 double(bytes) / 1e6);
+    std::fprintf(stderr, "veil generate: %zu tokens in %.1f s, %.1f MB sent between the parties, %.1f MB between the client and the parties\n",
+                 ids.size(), total, double(bytes) / 1e6, double(client_bytes) / 1e6);
   }
 }
 
+nn::ProgressFn progress(const model::BpeTokenizer& tok) {
+  return [&tok](int64_t, int32_t id, double s) {
+    std::fprintf(stderr, "  token %4d  %9.1f ms  %s\n", id, s * 1e3, token_json(tok, id).c_str());
+  };
+}
+
+// Three parties as threads of this process plus the client; only the client sees tokens.
+void run_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const nn::Gpt2Checkpoint& ck,
+                 const std::vector<int32_t>& prompt) {
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64)\n", prompt.size());
+  print_private(a, tok, prompt, nn::generate_private(ck, prompt, a.opt, progress(tok)));
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The client of three `veil party --serve`: the model folder holds only the tokenizer and config.
+void run_remote(const GenerateArgs& a) {
+  if (a.tls.ca.empty() || a.tls.cert.empty() || a.tls.key.empty())
+    throw std::invalid_argument("--parties needs --ca, --cert and --key (the client certificate from `veil certs`: "
+                                "client.pem, client.key, ca.pem)");
+  if (a.backend != "mpc") throw std::invalid_argument("--parties runs the MPC backend; drop --backend " + a.backend);
+  std::signal(SIGPIPE, SIG_IGN);  // a party that vanished is an I/O error, not a signal
+  const model::BpeTokenizer tok = model::BpeTokenizer::load_dir(a.model);
+  const std::string config_path = a.model + "/config.json";
+  const std::string config_text = read_text(config_path);
+  const model::Gpt2Config config = model::parse_gpt2_config(nlohmann::json::parse(config_text), config_path);
+  if (tok.vocab_size() > config.vocab_size)
+    throw std::runtime_error("the tokenizer of " + a.model + " has " + std::to_string(tok.vocab_size()) +
+                             " tokens but the model's vocab_size is " + std::to_string(config.vocab_size));
+  const std::vector<int32_t> prompt = tok.encode(a.prompt);
+  nn::RemoteParties parties;
+  parties.endpoints = net::parse_peers(a.parties);
+  parties.tls = a.tls;
+  parties.timeout = std::chrono::milliseconds(a.timeout_ms);
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (parties %s, TLS 1.3)\n", prompt.size(),
+               a.parties.c_str());
+  print_private(a, tok, prompt, nn::generate_remote(parties, config_text, prompt, a.opt, progress(tok)));
+}
+
 void run_generate(const GenerateArgs& a) {
+  if (!a.parties.empty()) return run_remote(a);
+  if (!a.tls.ca.empty() || !a.tls.cert.empty() || !a.tls.key.empty())
+    throw std::invalid_argument("--ca, --cert and --key are for --parties (the client of served parties)");
   const model::BpeTokenizer tok = model::BpeTokenizer::load_dir(a.model);
   nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(a.model);
   if (tok.vocab_size() > ck.config.vocab_size)
@@ -112,14 +167,20 @@ void register_generate(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "generate", "Generate text with a GPT-2 model (GPT2LMHeadModel folder: config.json, model.safetensors, "
                   "vocab.json, merges.txt): prefill the prompt, then decode token by token with a KV cache. "
-                  "Progress per token goes to stderr.");
-  cmd->add_option("--model", a->model, "Model folder")->required()->check(CLI::ExistingDirectory);
+                  "With --parties, be the client of three `veil party --serve`: the prompt and the tokens stay "
+                  "secret-shared and only this process reconstructs them. Progress per token goes to stderr.");
+  cmd->add_option("--model", a->model,
+                  "Model folder; with --parties the client folder of `veil share-model` (config.json, vocab.json, "
+                  "merges.txt: no weights)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", a->prompt, "Prompt text (UTF-8)")->required();
   cmd->add_option("--max-new-tokens", a->opt.max_new_tokens, "How many tokens to generate at most")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
   cmd->add_option("--backend", a->backend,
-                  "plaintext: float32 in the clear (the reference); mpc: three-party secret sharing")
+                  "plaintext: float32 in the clear (the reference); mpc: three-party secret sharing (the parties are threads "
+                  "of this process unless --parties names them)")
       ->check(CLI::IsMember({"plaintext", "mpc"}))
       ->capture_default_str();
   cmd->add_option("--temperature", a->opt.sampling.temperature,
@@ -132,7 +193,22 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--seed", a->opt.sampling.seed, "Seed of the client's sampling RNG")->capture_default_str();
   cmd->add_flag("--ignore-eos", a->ignore_eos, "Keep generating after <|endoftext|>");
   cmd->add_flag("--json", a->json,
-                "Print JSON: prompt_tokens, tokens, text, per_token_ms (the first includes the prefill), total_ms");
+                "Print JSON: prompt_tokens, tokens, text, total_ms and per_token_ms (plaintext) or steps (mpc: per "
+                "token ms, bytes between the parties, rounds, client bytes sent and received); the first step "
+                "includes the prefill");
+  cmd->add_option("--parties", a->parties,
+                  "host:port,host:port,host:port: the --client-listen addresses of parties 0, 1 and 2 (`veil party "
+                  "--serve`); this process becomes their client over TLS 1.3");
+  cmd->add_option("--ca", a->tls.ca, "With --parties: the CA certificate of the deployment (ca.pem from `veil certs`)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--cert", a->tls.cert, "With --parties: the client certificate (client.pem, CN veil-client)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--key", a->tls.key, "With --parties: the client's private key (client.key)")->check(CLI::ExistingFile);
+  cmd->add_option("--timeout-ms", a->timeout_ms,
+                  "With --parties: longest wait to reach the parties and have the session accepted, and for each "
+                  "step's outputs")
+      ->check(CLI::Range(1, 86400000))
+      ->capture_default_str();
   cmd->callback([a] { run_generate(*a); });
 }
 

@@ -1,5 +1,6 @@
 // `veil party`: one of the three parties as its own OS process, linked to the other two over
-// TCP with TLS 1.3 (or plaintext on loopback with --insecure), running one job.
+// TCP with TLS 1.3 (or plaintext on loopback with --insecure), running one job — or, with
+// --serve, serving private generation sessions to clients (apps/veil/party_serve.cpp).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "veil/net/link.h"
 #include "veil/net/tcp_transport.h"
 #include "veil/party_selftest.h"
+#include "veil/party_serve.h"
 
 namespace veil::app {
 
@@ -24,6 +26,9 @@ struct PartyArgs {
   std::string job = "selftest";
   uint64_t seed = 1;
   int repeat = 1;
+  bool serve = false;
+  std::string client_listen, bundle, bundle_key;
+  int64_t max_sessions = 0;
 };
 
 bool is_loopback(const std::string& host) {
@@ -48,7 +53,31 @@ net::TcpOptions tcp_options(const PartyArgs& a, const std::array<net::Endpoint, 
   return o;
 }
 
+void run_serve(const PartyArgs& a) {
+  if (a.insecure)
+    throw std::invalid_argument("--serve needs TLS: clients and parties authenticate each other with certificates "
+                                "(drop --insecure, pass --cert/--key/--ca from `veil certs`)");
+  if (a.client_listen.empty() || a.bundle.empty() || a.bundle_key.empty())
+    throw std::invalid_argument("--serve needs --client-listen (where clients connect), --bundle (this party's "
+                                "party-<id>.bundle from `veil share-model`) and --bundle-key (its key file)");
+  ServeOptions o;
+  o.id = a.id;
+  o.peers = net::parse_peers(a.peers);
+  o.client_listen = net::parse_endpoint(a.client_listen);
+  tcp_options(a, o.peers);  // checks the TLS flags
+  o.tls = a.tls;
+  o.bundle = a.bundle;
+  o.bundle_key = a.bundle_key;
+  o.timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.max_frame_bytes = a.max_frame_mib << 20;
+  o.max_sessions = a.max_sessions;
+  serve_party(o);
+}
+
 void run_party(const PartyArgs& a) {
+  if (a.serve) return run_serve(a);
+  if (!a.client_listen.empty() || !a.bundle.empty() || !a.bundle_key.empty() || a.max_sessions != 0)
+    throw std::invalid_argument("--client-listen, --bundle, --bundle-key and --max-sessions belong to --serve");
   std::array<net::Endpoint, 3> peers = net::parse_peers(a.peers);
   net::TcpOptions opt = tcp_options(a, peers);
   net::Link link(a.id, net::connect_tcp(a.id, peers, opt), net::LinkOptions{opt.setup_timeout});
@@ -71,7 +100,8 @@ void register_party(CLI::App& app) {
   auto a = std::make_shared<PartyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "party", "Run one of the three parties as this process, linked to the others over TCP with TLS 1.3, "
-               "and run a job. Start all three (any order) with the same --peers and --seed.");
+               "and run a job (--job; start all three, in any order, with the same --peers and --seed), or serve "
+               "private generation to clients (--serve with --client-listen, --bundle and --bundle-key).");
   cmd->add_option("--id", a->id, "This party's id: 0, 1 or 2")->required()->check(CLI::Range(0, 2));
   cmd->add_option("--peers", a->peers,
                   "host:port of parties 0, 1 and 2, comma-separated; this party listens on its own entry")
@@ -92,7 +122,8 @@ void register_party(CLI::App& app) {
   cmd->add_flag("--insecure", a->insecure,
                 "Plaintext TCP without authentication, for loopback experiments only (refused for other hosts)");
   cmd->add_option("--timeout-ms", a->timeout_ms,
-                  "Longest wait for the connection setup and for any one message before giving up")
+                  "Longest wait for the connection setup and for any one message (from a party or, with --serve, "
+                  "the client) before giving up")
       ->check(CLI::Range(1, 86400000))
       ->capture_default_str();
   cmd->add_option("--max-frame-mib", a->max_frame_mib, "Largest message accepted from a peer, in MiB")
@@ -107,6 +138,22 @@ void register_party(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--repeat", a->repeat, "Run the selftest this many times (with seeds seed, seed+1, ...)")
       ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
+  cmd->add_flag("--serve", a->serve,
+                "Serve generation sessions instead of running --job: load this party's share bundle once, link to "
+                "the other parties, then accept clients (`veil generate --parties`) one session at a time. A session "
+                "that fails (client gone, bad request) is logged and the party keeps serving");
+  cmd->add_option("--client-listen", a->client_listen,
+                  "With --serve: host:port where clients connect (TLS; the client certificate must be signed by --ca "
+                  "and name veil-client)");
+  cmd->add_option("--bundle", a->bundle, "With --serve: this party's share bundle, party-<id>.bundle from `veil share-model`")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--bundle-key", a->bundle_key,
+                  "With --serve: the bundle's key file (64 hex digits, keys/party-<id>.key from `veil share-model`)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-sessions", a->max_sessions,
+                  "With --serve: exit after this many sessions (served, refused or failed); 0 serves until killed")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->callback([a] { run_party(*a); });
 }

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "veil/net/message_conn.h"
+
 namespace veil::net {
 
 namespace {
@@ -110,6 +112,10 @@ TlsFiles party_cert_files(const std::filesystem::path& dir, int party) {
   return {(dir / (stem + ".pem")).string(), (dir / (stem + ".key")).string(), (dir / "ca.pem").string()};
 }
 
+TlsFiles client_cert_files(const std::filesystem::path& dir) {
+  return {(dir / "client.pem").string(), (dir / "client.key").string(), (dir / "ca.pem").string()};
+}
+
 void write_party_certs(const std::filesystem::path& dir, const CertOptions& opt) {
   if (opt.days < 1) throw std::invalid_argument("certificate validity must be at least 1 day");
   std::error_code ec;
@@ -117,16 +123,17 @@ void write_party_certs(const std::filesystem::path& dir, const CertOptions& opt)
   if (ec) throw std::runtime_error("cannot create directory '" + dir.string() + "': " + ec.message());
   std::vector<std::filesystem::path> files{dir / "ca.pem"};
   for (int i = 0; i < 3; ++i) files.insert(files.end(), {party_cert_files(dir, i).cert, party_cert_files(dir, i).key});
+  files.insert(files.end(), {client_cert_files(dir).cert, client_cert_files(dir).key});
   for (const auto& f : files)  // refuse before writing anything: never leave a half-replaced set
     if (!opt.overwrite && std::filesystem::exists(f, ec))
       throw std::runtime_error("'" + f.string() + "' already exists (use --force to replace the set)");
   Key ca_key = new_key();
   Cert ca = make_cert(ca_key.get(), "veil-ca", nullptr, nullptr, opt.days);
   write_cert(dir / "ca.pem", ca.get(), opt.overwrite);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i <= 3; ++i) {  // 3: the client
     Key key = new_key();
-    Cert cert = make_cert(key.get(), party_common_name(i), ca.get(), ca_key.get(), opt.days);
-    TlsFiles files = party_cert_files(dir, i);
+    Cert cert = make_cert(key.get(), i < 3 ? party_common_name(i) : client_common_name(), ca.get(), ca_key.get(), opt.days);
+    TlsFiles files = i < 3 ? party_cert_files(dir, i) : client_cert_files(dir);
     write_key(files.key, key.get(), opt.overwrite);
     write_cert(files.cert, cert.get(), opt.overwrite);
   }

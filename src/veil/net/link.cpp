@@ -59,4 +59,10 @@ Link::Scope::~Scope() {
 
 void Link::close() { transport_->close(); }
 
+std::string Link::failure() const {
+  for (int peer : {next(), prev()})
+    if (std::string why = transport_->failure(peer); !why.empty()) return why;
+  return {};
+}
+
 }  // namespace veil::net

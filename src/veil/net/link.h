@@ -65,6 +65,8 @@ class Link {
   Traffic total() const { return total_; }
   const std::map<std::string, Traffic>& by_tag() const { return by_tag_; }
   void close();
+  // Why the connection to a peer failed ("" while both work), without waiting for traffic.
+  std::string failure() const;
 
  private:
   struct Open {             // one live Scope

@@ -56,6 +56,7 @@ class TcpTransport final : public Transport {
   void send_frame(int to, Frame&& frame) override;
   Frame recv_frame(int from, std::chrono::milliseconds timeout) override;
   void close() override;
+  std::string failure(int peer) const override;
 
  private:
   void run(const std::array<Endpoint, 3>& peers, std::promise<void>& ready);  // the I/O thread
@@ -78,7 +79,7 @@ class TcpTransport final : public Transport {
   std::array<Conn, 3> conn_;
   Fd wake_rd_, wake_wr_;  // self-pipe: wakes the I/O thread's poll()
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::array<Queues, 3> q_;
   bool closing_ = false;
@@ -342,6 +343,12 @@ Frame TcpTransport::recv_frame(int from, std::chrono::milliseconds timeout) {
   if (closing_) throw LinkError(who() + "link closed locally");
   if (!q.error.empty()) throw LinkError(q.error);
   throw LinkError(who() + "timed out after " + std::to_string(timeout.count()) + " ms waiting for " + party(from));
+}
+
+std::string TcpTransport::failure(int peer) const {
+  check_peer(peer, "failure");
+  std::lock_guard<std::mutex> g(mu_);
+  return q_[size_t(peer)].error;
 }
 
 void TcpTransport::close() {

@@ -7,8 +7,8 @@
 //   is gone makes it throw LinkError.
 // - recv_frame waits at most `timeout`; a timeout, a closed peer, a truncated or oversized
 //   frame all throw LinkError with a message that names the peer.
-// - One protocol thread per transport calls send_frame/recv_frame; close() may be called from
-//   any thread and wakes that thread.
+// - One protocol thread per transport calls send_frame/recv_frame; close() and failure() may be
+//   called from any thread; close() wakes that thread.
 // Byte and round counting is not the transport's job: Link does it on its one send path.
 #pragma once
 #include <chrono>
@@ -32,6 +32,9 @@ class Transport {
   virtual void send_frame(int to, Frame&& frame) = 0;
   virtual Frame recv_frame(int from, std::chrono::milliseconds timeout) = 0;
   virtual void close() = 0;
+  // Why the connection to `peer` failed, or "" while it works (or when the transport cannot tell).
+  // Lets an idle party notice that a peer went away before it next sends.
+  virtual std::string failure(int peer) const { return {}; }
 };
 
 }  // namespace veil::net

@@ -1,0 +1,86 @@
+#include "veil/nn/session_request.h"
+
+#include <bit>
+#include <cmath>
+#include <stdexcept>
+
+#include "veil/mpc/client_wire.h"
+
+namespace veil::nn {
+
+namespace {
+
+template <size_t N> std::array<uint8_t, N> to_le(uint64_t v) {
+  std::array<uint8_t, N> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = uint8_t(v >> (8 * i));
+  return out;
+}
+template <size_t N> uint64_t from_le(const std::array<uint8_t, N>& b) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < N; ++i) v |= uint64_t(b[i]) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
+  const RequestWire w{kRequestMagic,
+                      to_le<4>(kSessionVersion),
+                      to_le<4>(uint64_t(party)),
+                      r.session_id,
+                      r.config_sha256,
+                      to_le<4>(uint64_t(r.prompt_tokens)),
+                      to_le<4>(uint64_t(r.max_new_tokens)),
+                      {},
+                      to_le<8>(std::bit_cast<uint64_t>(r.sampling.temperature)),
+                      to_le<8>(uint64_t(r.sampling.top_k))};
+  std::vector<uint8_t> out{uint8_t(mpc::ClientMessage::request)};
+  const auto* p = reinterpret_cast<const uint8_t*>(&w);
+  out.insert(out.end(), p, p + sizeof w);
+  return out;
+}
+
+SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const std::string& from) {
+  if (msg.size() != 1 + sizeof(RequestWire) || msg[0] != uint8_t(mpc::ClientMessage::request))
+    throw std::runtime_error(from + " did not send a session request (" + std::to_string(msg.size()) +
+                             " bytes): not a veil client?");
+  RequestWire w;
+  std::copy(msg.begin() + 1, msg.end(), reinterpret_cast<uint8_t*>(&w));
+  if (w.magic != kRequestMagic) throw std::runtime_error(from + " sent a request with a wrong magic");
+  if (from_le(w.version_le) != kSessionVersion)
+    throw std::runtime_error(from + " speaks session version " + std::to_string(from_le(w.version_le)) +
+                             ", this party speaks " + std::to_string(kSessionVersion) +
+                             ": run the same veil version everywhere");
+  if (from_le(w.party_le) != uint64_t(party))
+    throw std::runtime_error(from + " addressed its request to party " + std::to_string(from_le(w.party_le)) +
+                             ", but this is party " + std::to_string(party) + ": check the order of --parties");
+  SessionRequest r;
+  r.session_id = w.session_id;
+  r.config_sha256 = w.config_sha256;
+  r.prompt_tokens = int64_t(from_le(w.prompt_tokens_le));
+  r.max_new_tokens = int64_t(from_le(w.max_new_tokens_le));
+  r.sampling.temperature = std::bit_cast<double>(from_le(w.temperature_le));
+  r.sampling.top_k = int64_t(from_le(w.top_k_le));
+  return r;
+}
+
+Sha256 request_fingerprint(const SessionRequest& r) { return sha256(encode_request(r, 0)); }
+
+std::string check_request(const SessionRequest& r, const model::Gpt2Config& config, const Sha256& config_sha256) {
+  if (r.config_sha256 != config_sha256)
+    return "the client's config.json (sha256 " + hex(r.config_sha256).substr(0, 16) +
+           "...) is not the config of the model this party serves (" + hex(config_sha256).substr(0, 16) +
+           "...): use the client folder `veil share-model` wrote with these bundles";
+  if (r.prompt_tokens < 1) return "the prompt has no tokens";
+  if (r.max_new_tokens < 1) return "max_new_tokens must be at least 1";
+  if (r.prompt_tokens + r.max_new_tokens - 1 > config.n_positions)
+    return "a prompt of " + std::to_string(r.prompt_tokens) + " tokens plus " + std::to_string(r.max_new_tokens) +
+           " new tokens does not fit the context of " + std::to_string(config.n_positions) + " tokens";
+  if (!std::isfinite(r.sampling.temperature) || r.sampling.temperature < 0) return "temperature must be >= 0";
+  if (r.sampling.top_k < 0) return "top_k must be >= 0";
+  return "";
+}
+
+std::vector<uint8_t> encode_accept() { return {uint8_t(mpc::ClientMessage::accept)}; }
+
+}  // namespace veil::nn

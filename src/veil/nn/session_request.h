@@ -1,0 +1,68 @@
+// The opening of a generation session between the client and the three serving parties
+// (`veil generate --parties` → `veil party --serve`), on each client–party connection
+// (net/message_conn.h); the messages that follow are mpc/client_wire.h's.
+//
+//   client -> party i   'R' | RequestWire (96 bytes, below)
+//   party i -> client   'A' (accepted: the three parties confirmed the same request) or
+//                       'E' | reason (refused; the party keeps serving)
+//   then                the prompt's input ('I'), one output ('O') per step, and after each
+//                       sampled step but the last the client's token ('I').
+//
+// The request carries only public parameters: the prompt's length (not its tokens), the number of
+// steps, the sampling settings (the client samples; parties need them to know whether they
+// open logits or a token) and the SHA-256 of the client's config.json, which must be the model the
+// party serves. session_id is random: two clients that reach different parties at the same time
+// make different requests. Before accepting, each party sends SHA-256(request with party = 0)
+// to both peers over the party link and compares what it receives; any difference makes all three
+// refuse.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "veil/core/digest.h"
+#include "veil/model/hf_config.h"
+#include "veil/nn/generate.h"
+
+namespace veil::nn {
+
+inline constexpr std::array<uint8_t, 8> kRequestMagic = {'v', 'e', 'i', 'l', '-', 'g', 'e', 'n'};
+inline constexpr uint32_t kSessionVersion = 1;
+
+struct RequestWire {
+  std::array<uint8_t, 8> magic;           // kRequestMagic
+  std::array<uint8_t, 4> version_le;      // kSessionVersion
+  std::array<uint8_t, 4> party_le;        // the party this copy is addressed to
+  std::array<uint8_t, 16> session_id;     // random, chosen by the client
+  std::array<uint8_t, 32> config_sha256;  // of the client's config.json
+  std::array<uint8_t, 4> prompt_tokens_le;
+  std::array<uint8_t, 4> max_new_tokens_le;
+  std::array<uint8_t, 8> reserved;        // zero
+  std::array<uint8_t, 8> temperature_le;  // IEEE-754 double bits
+  std::array<uint8_t, 8> top_k_le;
+};
+static_assert(sizeof(RequestWire) == 96);
+
+struct SessionRequest {
+  std::array<uint8_t, 16> session_id{};
+  Sha256 config_sha256{};
+  int64_t prompt_tokens = 0;
+  int64_t max_new_tokens = 0;
+  SamplingOptions sampling;  // seed stays 0: only the client knows it
+};
+
+std::vector<uint8_t> encode_request(const SessionRequest& r, int party);
+// Throws std::runtime_error naming `from` for a message that is not a request of this version
+// addressed to `party`.
+SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const std::string& from);
+// What the parties compare: SHA-256 of the request addressed to party 0.
+Sha256 request_fingerprint(const SessionRequest& r);
+
+// "" when the party serving `config` (whose config.json hashes to config_sha256) can run `r`,
+// otherwise why not, for the client.
+std::string check_request(const SessionRequest& r, const model::Gpt2Config& config, const Sha256& config_sha256);
+
+std::vector<uint8_t> encode_accept();
+
+}  // namespace veil::nn

@@ -1,0 +1,253 @@
+// Three `veil party --serve` processes on loopback over TLS, serving successive sessions of
+// `veil generate --parties` with the bundled trained tiny GPT-2: greedy tokens equal the
+// plaintext backend's, sampling equals the in-process MPC run with the same seed; a client that
+// disconnects mid-session, a refused session and a party that is not running leave clear
+// messages and working servers.
+#include <nlohmann/json.hpp>
+
+#include "nn/process_util.h"
+#include "nn_test_util.h"
+#include "veil/mpc/client_wire.h"
+#include "veil/net/certs.h"
+#include "veil/net/message_conn.h"
+#include "veil/net/socket.h"
+#include "veil/nn/session_request.h"
+
+namespace veil::nn {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Process;
+using test::Processes;
+
+const std::string kModel = test::repo_path("models/tiny-gpt2");
+const std::string kPrompt = "To be, or not to be";
+
+class ServedGenerationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Process& certs = procs_.start({"certs", "--out", certs_}, "certs");
+    ASSERT_EQ(Processes::wait_exit(certs, 30s), 0) << certs.err();
+    Process& share = procs_.start({"share-model", kModel, "--out", shared_}, "share");
+    ASSERT_EQ(Processes::wait_exit(share, 60s), 0) << share.err();
+  }
+
+  std::string peers() const { return ports_[0] + "," + ports_[1] + "," + ports_[2]; }
+  std::string clients() const { return ports_[3] + "," + ports_[4] + "," + ports_[5]; }
+
+  Process& start_party(int id, int max_sessions, const std::vector<std::string>& extra = {}) {
+    const std::string p = "party" + std::to_string(id), i = std::to_string(id);
+    std::vector<std::string> args{"party", "--serve", "--id", i, "--peers", peers(), "--client-listen",
+                                  ports_[size_t(3 + id)], "--bundle", shared_ + "/party-" + i + ".bundle",
+                                  "--bundle-key", shared_ + "/keys/party-" + i + ".key", "--cert",
+                                  certs_ + "/" + p + ".pem", "--key", certs_ + "/" + p + ".key", "--ca",
+                                  certs_ + "/ca.pem", "--max-sessions", std::to_string(max_sessions),
+                                  "--timeout-ms", "20000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return procs_.start(args, p);
+  }
+
+  std::array<Process*, 3> start_parties(int max_sessions) {
+    std::array<Process*, 3> out{};
+    for (int i = 2; i >= 0; --i) out[size_t(i)] = &start_party(i, max_sessions);  // any order
+    return out;
+  }
+
+  Process& client(const std::vector<std::string>& extra, const std::string& name, std::string model = {}) {
+    if (model.empty()) model = shared_ + "/client";
+    std::vector<std::string> args{"generate", "--parties", clients(), "--ca", certs_ + "/ca.pem", "--cert",
+                                  certs_ + "/client.pem", "--key", certs_ + "/client.key", "--model",
+                                  model, "--json", "--timeout-ms", "30000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return procs_.start(args, name);
+  }
+
+  // `veil generate` in one process (plaintext or in-process MPC) with the full model folder.
+  nlohmann::json local(const std::string& backend, const std::vector<std::string>& extra, const std::string& name) {
+    std::vector<std::string> args{"generate", "--backend", backend, "--model", kModel, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Process& p = procs_.start(args, name);
+    EXPECT_EQ(Processes::wait_exit(p, 120s), 0) << p.err();
+    return nlohmann::json::parse(p.out());
+  }
+
+  static nlohmann::json finished(Process& p) {
+    EXPECT_EQ(Processes::wait_exit(p, 120s), 0) << p.err();
+    return nlohmann::json::parse(p.out());
+  }
+
+  static void expect_exit_ok(const std::array<Process*, 3>& parties) {
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(Processes::wait_exit(*parties[size_t(i)], 60s), 0) << parties[size_t(i)]->err();
+  }
+
+  test::TempDir tmp_;
+  std::string certs_ = tmp_.sub("certs"), shared_ = tmp_.path() + "/shared";
+  Processes procs_{tmp_.path()};
+  std::vector<std::string> ports_ = test::free_loopback_ports(6);
+  const std::vector<std::string> greedy_ = {"--prompt", kPrompt, "--max-new-tokens", "8"};
+};
+
+TEST_F(ServedGenerationTest, TwoGreedySessionsMatchThePlaintextBackend) {
+  const nlohmann::json want = local("plaintext", greedy_, "plain");
+  auto parties = start_parties(2);
+  for (int s = 1; s <= 2; ++s) {
+    const nlohmann::json got = finished(client(greedy_, "client" + std::to_string(s)));
+    EXPECT_EQ(got.at("tokens"), want.at("tokens")) << "session " << s;
+    EXPECT_EQ(got.at("text"), want.at("text"));
+    EXPECT_EQ(got.at("prompt_tokens"), want.at("prompt_tokens"));
+    ASSERT_EQ(got.at("steps").size(), 8u);
+    for (const auto& step : got.at("steps")) {
+      EXPECT_GT(step.at("bytes_all_parties").get<int64_t>(), 0);  // carried back in the output messages
+      EXPECT_GT(step.at("rounds").get<int64_t>(), 0);
+      EXPECT_GT(step.at("client_bytes_received").get<int64_t>(), 0);
+    }
+  }
+  expect_exit_ok(parties);
+  for (Process* p : parties) {
+    EXPECT_PRED2(test::contains, p->err(), "session 1 (the client at 127.0.0.1:");
+    EXPECT_PRED2(test::contains, p->err(), "7 prompt tokens, 8 steps, greedy: done");
+    EXPECT_PRED2(test::contains, p->err(), "session 2 (");
+  }
+}
+
+TEST_F(ServedGenerationTest, SamplingMatchesTheInProcessMpcRun) {
+  const std::vector<std::string> args = {"--prompt", kPrompt, "--max-new-tokens", "6", "--temperature", "0.8",
+                                         "--top-k", "40", "--seed", "11"};
+  const nlohmann::json want = local("mpc", args, "inproc");
+  auto parties = start_parties(1);
+  const nlohmann::json got = finished(client(args, "client"));
+  EXPECT_EQ(got.at("tokens"), want.at("tokens"));
+  expect_exit_ok(parties);
+  EXPECT_PRED2(test::contains, parties[0]->err(), "6 steps, sampling: done");
+}
+
+TEST_F(ServedGenerationTest, ClientThatDisconnectsMidSessionLeavesTheServersServing) {
+  auto parties = start_parties(2);
+  Process& quitter = client({"--prompt", kPrompt, "--max-new-tokens", "400", "--ignore-eos"}, "quitter");
+  ASSERT_TRUE(Processes::wait_for_err(quitter, "  token ", 60s)) << quitter.err();
+  ::kill(quitter.pid, SIGKILL);  // mid-session
+  EXPECT_EQ(Processes::wait_exit(quitter, 10s), 128 + SIGKILL);
+
+  const nlohmann::json want = local("plaintext", greedy_, "plain");
+  const nlohmann::json got = finished(client(greedy_, "client2"));
+  EXPECT_EQ(got.at("tokens"), want.at("tokens"));
+  expect_exit_ok(parties);
+  for (Process* p : parties) {
+    EXPECT_PRED2(test::contains, p->err(), "session 1 (the client at ");
+    EXPECT_PRED2(test::contains, p->err(), "failed: ");
+    EXPECT_PRED2(test::contains, p->err(), "reconnecting to the other parties");
+    EXPECT_PRED2(test::contains, p->err(), "greedy: done");
+  }
+}
+
+// A raw client that sends party 2 a different request than parties 0 and 1: all three refuse,
+// and the next (honest) session is served.
+TEST_F(ServedGenerationTest, PartiesRefuseRequestsThatDiffer) {
+  auto parties = start_parties(2);
+  const net::TlsContext tls(net::client_cert_files(certs_));
+  std::ifstream cfg(shared_ + "/client/config.json");
+  SessionRequest req;
+  req.config_sha256 = sha256(std::string(std::istreambuf_iterator<char>(cfg), {}));
+  req.prompt_tokens = 3, req.max_new_tokens = 2;
+  std::array<std::unique_ptr<net::MessageConn>, 3> conns;
+  const auto deadline = net::Clock::now() + 30s;
+  for (int i = 0; i < 3; ++i) {
+    const net::Endpoint e = net::parse_endpoint(ports_[size_t(3 + i)]);
+    conns[size_t(i)] = net::open_message_conn(net::connect_until(e, deadline, "test: ", "party"), tls, false,
+                                              net::party_common_name(i), "party " + std::to_string(i), deadline, 1 << 20);
+  }
+  for (int i = 0; i < 3; ++i) {
+    SessionRequest r = req;
+    if (i == 2) r.max_new_tokens = 3;
+    conns[size_t(i)]->send(encode_request(r, i), 10s);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<uint8_t> reply = conns[size_t(i)]->recv(30s);
+    ASSERT_EQ(mpc::message_kind(reply, "party"), mpc::ClientMessage::error) << i;
+    EXPECT_PRED2(test::contains, mpc::error_text(reply), "the three parties received different session requests");
+  }
+  const nlohmann::json want = local("plaintext", greedy_, "plain");
+  EXPECT_EQ(finished(client(greedy_, "client2")).at("tokens"), want.at("tokens"));
+  expect_exit_ok(parties);
+  EXPECT_PRED2(test::contains, parties[1]->err(), "refused: the three parties received different session requests");
+}
+
+TEST_F(ServedGenerationTest, WrongModelConfigIsRefusedWithAReason) {
+  auto parties = start_parties(1);
+  const std::string other = tmp_.sub("other");
+  for (const char* f : {"vocab.json", "merges.txt"})
+    std::filesystem::copy_file(shared_ + "/client/" + f, other + "/" + f);
+  nlohmann::json cfg = test::read_json(shared_ + "/client/config.json");
+  cfg["layer_norm_epsilon"] = 1e-6;
+  test::write_json(other + "/config.json", cfg);
+  Process& c = client(greedy_, "client", other);
+  EXPECT_EQ(Processes::wait_exit(c, 60s), 1);
+  EXPECT_PRED2(test::contains, c.err(), "refused the session: the client's config.json");
+  expect_exit_ok(parties);
+}
+
+TEST_F(ServedGenerationTest, PartyThatIsNotRunningIsNamed) {
+  start_party(0, 1);
+  start_party(1, 1);  // party 2 never starts
+  const auto start = std::chrono::steady_clock::now();
+  Process& c = procs_.start({"generate", "--parties", clients(), "--ca", certs_ + "/ca.pem", "--cert",
+                             certs_ + "/client.pem", "--key", certs_ + "/client.key", "--model", shared_ + "/client",
+                             "--prompt", "hi", "--timeout-ms", "1500"},
+                            "client");
+  EXPECT_EQ(Processes::wait_exit(c, 30s), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_PRED2(test::contains, c.err(), "veil: error: client: could not connect to party 2 at " + ports_[5]);
+}
+
+TEST_F(ServedGenerationTest, BadFlagsKeysAndBundlesAreExplained) {
+  auto run = [&](const std::vector<std::string>& args, const std::string& name) {
+    Process& p = procs_.start(args, name);
+    EXPECT_NE(Processes::wait_exit(p, 30s), 0) << name;
+    return p.err();
+  };
+  const std::string b0 = shared_ + "/party-0.bundle", k0 = shared_ + "/keys/party-0.key", k1 = shared_ + "/keys/party-1.key";
+  const std::vector<std::string> tls = {"--cert", certs_ + "/party0.pem", "--key", certs_ + "/party0.key", "--ca",
+                                        certs_ + "/ca.pem"};
+  auto party0 = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a{"party", "--id", "0", "--peers", peers()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  std::vector<std::string> a = party0({"--serve", "--bundle", b0, "--bundle-key", k0});
+  a.insert(a.end(), tls.begin(), tls.end());
+  EXPECT_PRED2(test::contains, run(a, "no-listen"), "--serve needs --client-listen");
+  a = party0({"--serve", "--insecure", "--client-listen", ports_[3], "--bundle", b0, "--bundle-key", k0});
+  EXPECT_PRED2(test::contains, run(a, "insecure"), "--serve needs TLS");
+  a = party0({"--bundle", b0});
+  a.insert(a.end(), tls.begin(), tls.end());
+  EXPECT_PRED2(test::contains, run(a, "no-serve"), "belong to --serve");
+  a = party0({"--serve", "--client-listen", ports_[3], "--bundle", b0, "--bundle-key", k1});
+  a.insert(a.end(), tls.begin(), tls.end());
+  EXPECT_PRED2(test::contains, run(a, "wrong-key"),
+               "authentication failed: wrong key for this bundle, or the bundle was modified");
+  a = party0({"--serve", "--client-listen", ports_[3], "--bundle", shared_ + "/party-1.bundle", "--bundle-key", k0});
+  a.insert(a.end(), tls.begin(), tls.end());
+  EXPECT_PRED2(test::contains, run(a, "wrong-bundle"), "is party 1's bundle, but this is party 0");
+
+  const std::string client_dir = shared_ + "/client";
+  EXPECT_PRED2(test::contains,
+               run({"generate", "--parties", clients(), "--model", client_dir, "--prompt", "hi"}, "no-ca"),
+               "--parties needs --ca, --cert and --key");
+  EXPECT_PRED2(test::contains,
+               run({"generate", "--model", kModel, "--prompt", "hi", "--ca", certs_ + "/ca.pem"}, "ca-alone"),
+               "are for --parties");
+  EXPECT_PRED2(test::contains,
+               run({"generate", "--parties", "127.0.0.1:1", "--model", client_dir, "--prompt", "hi", "--ca",
+                    certs_ + "/ca.pem", "--cert", certs_ + "/client.pem", "--key", certs_ + "/client.key"},
+                   "two-parties"),
+               "expected three host:port entries");
+  EXPECT_PRED2(test::contains,
+               run({"generate", "--parties", clients(), "--model", client_dir, "--prompt", "hi", "--backend",
+                    "plaintext", "--ca", certs_ + "/ca.pem", "--cert", certs_ + "/client.pem", "--key",
+                    certs_ + "/client.key"},
+                   "plaintext"),
+               "--parties runs the MPC backend");
+}
+
+}  // namespace
+}  // namespace veil::nn

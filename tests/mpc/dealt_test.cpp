@@ -98,6 +98,26 @@ TYPED_TEST(DealtTest, MacBaTruncatesWithinOneUlp) {
   }
 }
 
+TYPED_TEST(DealtTest, MacBaPostTermsSkipTheTruncation) {
+  using T = TypeParam;
+  using S = signed_t<T>;
+  constexpr int k = int(sizeof(T) * 8);
+  const int d = sizeof(T) == 4 ? 8 : 18;
+  const int64_t n = 1500;
+  auto a = small_signed<T>(size_t(n), 65, k - 4), z1 = small_signed<T>(size_t(n), 66, k - 4), z2 = random_ring<T>(size_t(n), 67);
+  auto b1 = random_ring<T>(size_t(n), 68, T(1)), b2 = random_ring<T>(size_t(n), 69, T(1));
+  auto [out, m] = run_with_bits<T>({a, z1, z2}, {b1, b2}, [d](Context& ctx, auto& xs, auto& bs) {
+    return mac_ba<T>(ctx, &xs[0], {{&bs[0], &xs[1]}}, d, {{&bs[1], &xs[2]}});
+  });
+  for (size_t i = 0; i < size_t(n); ++i) {
+    const T want = T(T(S(T(a[i] + b1[i] * z1[i])) >> d) + b2[i] * z2[i]);
+    const S diff = S(out[i] - want);
+    ASSERT_TRUE(diff == 0 || diff == 1) << i << " diff " << diff;
+  }
+  expect_cost(m, cost_mac_ba<T>(n, 1, d, 1));
+  EXPECT_EQ(m.rounds, 3);
+}
+
 TYPED_TEST(DealtTest, MulAaTruncMatchesMulThenTrunc) {
   using T = TypeParam;
   using S = signed_t<T>;

@@ -1,10 +1,10 @@
-#include "veil/core/fixed_point.h"
-
-#include "veil/fxp/fxp_mul.h"
 #include "veil/fxp/gelu.h"
-#include "veil/fxp/poly.h"
+
+#include "veil/core/fixed_point.h"
+#include "veil/fxp/fxp_mul.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
 #include "veil/mpc/layout.h"
 #include "veil/mpc/narrow.h"
@@ -12,25 +12,47 @@
 namespace veil::fxp {
 namespace {
 
-// Where the identity branch starts. PUMA uses 3, but its sextic drifts to 0.0199 above GeLU at
-// x = 3; from 2.8 on, |x − GeLU(x)| ≤ 0.0071 and the sextic stays within 0.0085 below it.
-constexpr double kLinearFrom = 2.8;
+// Where the polynomial hands over to the tails, and its coefficients c_j of u^j (u = x²) for
+// GeLU(x) − x/2: the minimax fit on [0, T + 1/32] (a linear program over a dense grid; max error
+// 2.72e−3).
+constexpr double kT = 3.15;
+constexpr double kC[5] = {2.71766285e-03, 3.82961868e-01, -5.10918825e-02, 4.32326005e-03, -1.46916924e-04};
 
-// Σ_j c[j]·x^j (c[0] the constant) with powers at F and coefficients at Fc: F + Fc fraction bits.
-template <class T>
-AShare<T> poly_raw(Context& ctx, const std::vector<AShare<T>>& pw, const std::vector<double>& c, int F, int Fc,
-                   const Shape& shape) {
-  AShare<T> acc(shape);
-  for (size_t j = 1; j < c.size(); ++j)
-    if (c[j] != 0) acc = mpc::add_aa(acc, mpc::mul_ap(pw[j], std::vector<T>{fxp_encode<T>(c[j], Fc)}));
-  return mpc::add_ap(ctx, acc, std::vector<T>{fxp_encode<T>(c[0], F + Fc)});
+constexpr int kSignFracBits = 6;  // resolution of the FM64 threshold tests: 1/64
+
+// [v < 0] as a boolean bit (bit 0) for each element.
+template <class T> mpc::BShare<T> sign_bits(Context& ctx, const AShare<T>& v, int F) {
+  if constexpr (sizeof(T) == 8) return mpc::ltz_window_b(ctx, v, std::max(0, F - kSignFracBits), 32);
+  else return mpc::msb_a(ctx, v);
 }
 
-constexpr int kSignFracBits = 6;  // resolution of the segment tests on FM64: 1/64
+template <class T> std::vector<T> coef(double c, int bits) { return {fxp_encode<T>(c, bits)}; }
 
-// x + c with c encoded at `bits` fraction bits (x holds that many).
-template <class T> AShare<T> add_fp_at(Context& ctx, const AShare<T>& x, double c, int bits) {
-  return mpc::add_ap(ctx, x, std::vector<T>{fxp_encode<T>(c, bits)});
+// x/2 + q(x²) at scale 2F + Fc (FM64).
+template <class T> AShare<T> poly_fm64(Context& ctx, const AShare<T>& x, int F, int Fc) {
+  const int S = 2 * F + Fc;
+  AShare<T> u = mpc::mul_aa_trunc(ctx, x, x, F);  // x² at F
+  AShare<T> w = mpc::mul_aa_trunc(ctx, u, u, F);  // x⁴ at F
+  // B = c2 + c3·u + c4·w at F + Fc
+  AShare<T> b = mpc::add_ap(ctx, mpc::add_aa(mpc::mul_ap(u, coef<T>(kC[3], Fc)), mpc::mul_ap(w, coef<T>(kC[4], Fc))),
+                            coef<T>(kC[2], F + Fc));
+  AShare<T> q = mpc::mul_aa(ctx, w, b);  // at S
+  q = mpc::add_aa(q, mpc::mul_ap(u, coef<T>(kC[1], F + Fc)));
+  q = mpc::add_ap(ctx, q, coef<T>(kC[0], S));
+  return mpc::add_aa(q, mpc::shl_a(x, S - F - 1));  // + x/2
+}
+
+// x/2 + q(x²) at scale F + Fc from truncated powers (FM32).
+template <class T> AShare<T> poly_fm32(Context& ctx, const AShare<T>& x, int F, int Fc) {
+  AShare<T> u = mpc::mul_aa_trunc(ctx, x, x, F);
+  AShare<T> w = mpc::mul_aa_trunc(ctx, u, u, F);
+  AShare<T> lhs = mpc::concat<T>({&u, &w}), rhs = mpc::concat<T>({&w, &w});
+  AShare<T> hi = mpc::mul_aa_trunc(ctx, lhs, rhs, F);  // [u³, u⁴]
+  AShare<T> u3 = mpc::slice(hi, 0, x.size(), x.shape), u4 = mpc::slice(hi, x.size(), x.size(), x.shape);
+  const AShare<T>* pw[5] = {nullptr, &u, &w, &u3, &u4};
+  AShare<T> q = mpc::shl_a(x, Fc - 1);  // x/2
+  for (int j = 1; j <= 4; ++j) q = mpc::add_aa(q, mpc::mul_ap(*pw[j], coef<T>(kC[j], Fc)));
+  return mpc::add_ap(ctx, q, coef<T>(kC[0], F + Fc));
 }
 
 }  // namespace
@@ -38,36 +60,18 @@ template <class T> AShare<T> add_fp_at(Context& ctx, const AShare<T>& x, double 
 template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "f_gelu");
   const int F = frac_bits<T>(ctx);
-  const int Fc = sizeof(T) == 8 ? 40 : 19;  // |P| · 2^(F+Fc) < 2^(k−2) for |P| ≤ 3.1
   const size_t n = x.size();
+  // lo = [x < −T], hi = [x > T]; mid = ¬(lo ⊕ hi) (they never hold together).
+  AShare<T> a = add_fp(ctx, x, kT), b = add_fp(ctx, mpc::neg_a(x), kT);
+  mpc::BShare<T> s = sign_bits(ctx, mpc::concat<T>({&a, &b}), F);
+  mpc::BShare<T> lo = mpc::slice_b(s, 0, n, x.shape), hi = mpc::slice_b(s, n, n, x.shape);
+  mpc::BShare<T> mid = mpc::not_b(ctx, mpc::xor_bb(lo, hi));
 
-  // c0 = [x < −4], c1 = [x < −1.95], c2 = [x > 2.8] in one comparison (2.8, not PUMA's 3: see
-  // the header).
-  // On FM64 x is truncated once to 6 fraction bits (the boundaries need no finer resolution) and
-  // the signs are taken on 32 bits, where the adder costs half of a 64-bit one.
-  AShare<T> cmp;
-  if constexpr (sizeof(T) == 8) {
-    const AShare<T> t = mpc::trunc_a(ctx, x, F - kSignFracBits);
-    AShare<T> a = add_fp_at(ctx, t, 4.0, kSignFracBits), b = add_fp_at(ctx, t, 1.95, kSignFracBits);
-    AShare<T> c = add_fp_at(ctx, mpc::neg_a(t), kLinearFrom, kSignFracBits);
-    cmp = mpc::ltz_a_via32(ctx, mpc::concat<T>({&a, &b, &c}), 0);
-  } else {
-    AShare<T> a = add_fp(ctx, x, 4.0), b = add_fp(ctx, x, 1.95), c = add_fp(ctx, mpc::neg_a(x), kLinearFrom);
-    cmp = mpc::ltz_a(ctx, mpc::concat<T>({&a, &b, &c}));
-  }
-  AShare<T> c0 = mpc::slice(cmp, 0, n, x.shape), c1 = mpc::slice(cmp, n, n, x.shape), c2 = mpc::slice(cmp, 2 * n, n, x.shape);
-
-  std::vector<AShare<T>> pw = powers(ctx, x, 6, F);
-  // PUMA's coefficients (arXiv:2307.12533).
-  AShare<T> p3 = poly_raw<T>(ctx, pw, {-0.505403, -0.422266, -0.118076, -0.011034}, F, Fc, x.shape);
-  AShare<T> p6 = poly_raw<T>(ctx, pw, {0.0085263, 0.5, 0.3603293, 0, -0.0376882, 0, 0.0018067}, F, Fc, x.shape);
-
-  // Segment indicators: s1 = c1 − c0, s2 = 1 − c1 − c2, s3 = c2.
-  AShare<T> s1 = mpc::sub_aa(c1, c0);
-  AShare<T> s2 = mpc::add_ap(ctx, mpc::neg_a(mpc::add_aa(c1, c2)), std::vector<T>{T(1)});
-  AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&s1, &s2, &c2}), mpc::concat<T>({&p3, &p6, &x}));
-  AShare<T> poly = mpc::add_aa(mpc::slice(prod, 0, n, x.shape), mpc::slice(prod, n, n, x.shape));
-  return mpc::add_aa(mpc::trunc_a(ctx, poly, Fc), mpc::slice(prod, 2 * n, n, x.shape));
+  const bool wide = sizeof(T) == 8;
+  const int Fc = wide ? 23 : 19;  // |P|·2^S < 2^(k−2) for |P| ≤ 3.3
+  AShare<T> p = wide ? poly_fm64(ctx, x, F, Fc) : poly_fm32(ctx, x, F, Fc);
+  const int d = wide ? F + Fc : Fc;
+  return mpc::mac_ba<T>(ctx, nullptr, {{&mid, &p}}, d, {{&hi, &x}});
 }
 
 #define X(T) template AShare<T> f_gelu(Context&, const AShare<T>&);

@@ -1,4 +1,4 @@
-// GeLU activation, PUMA's piecewise polynomial.
+// GeLU activation: an even polynomial between two thresholds, the identity above and zero below.
 #pragma once
 #include "veil/mpc/context.h"
 #include "veil/mpc/share.h"
@@ -10,30 +10,30 @@ using mpc::Context;
 
 // y ≈ GeLU(x) = x·Φ(x).
 //
-// Algorithm (PUMA, arXiv:2307.12533, §GeLU):
-//   0                                                               x < −4
-//   −0.011034·x³ − 0.118076·x² − 0.422266·x − 0.505403               −4 ≤ x < −1.95
-//   0.0018067·x⁶ − 0.0376882·x⁴ + 0.3603293·x² + 0.5·x + 0.0085263   −1.95 ≤ x ≤ 2.8
-//   x                                                               x > 2.8
-// with one change: PUMA switches to x at 3, where its sextic is 0.0199 above the exact GeLU
-// (the error grows from 0.0085 at 2.9); switching at 2.8 bounds the whole approximation by
-// 0.0085 (the sextic's constant term at x = 0), |x − GeLU(x)| ≤ 0.0071 for x > 2.8.
-// The three comparisons are one comparison call on the concatenation [x + 4, x + 1.95, 2.8 − x]
-// (on FM64: x truncated once to 6 fraction bits, then ltz_a_via32 on 32 bits, so inputs within
-// 1/64 of a boundary may take the neighbouring piece, which agrees there within the error
-// below); the powers
-// x², x³, x⁴, x⁶ take three batched product levels; both polynomials are summed with
-// coefficients at a wider precision Fc (FM64: 40, FM32: 19) so that the small x⁶ coefficient
-// keeps its digits; the segment indicators (integer 0/1) multiply the untruncated polynomials
-// and x in one mul_aa, and one trunc_a by Fc finishes. Powers computed outside their segment may
-// overflow; the indicator zeroes them exactly.
-// Input: any x (x ± 4 must not wrap); out-of-segment polynomial values are zeroed exactly.
-// Error model: the approximation itself is within 0.0086 of the exact erf GeLU on all reals
-// (PUMA reports < 0.01403 with the switch at 3); fixed point adds ≈ 1e−5 on FM64 and ≈ 1e−2 on
-// FM32 (x⁴, x⁶ from 8-bit powers). Measured (tests/fxp/activation_test.cpp, [−8, 8] plus far
-// values): max abs error 8.5e−3 on FM64, 1.2e−2 on FM32.
-// Rounds: comparison + 3·3 + 1 + 2, the comparison being trunc_a + ltz_a_via32 on FM64
-// (2 + 2 + 5 + 1) and ltz_a on FM32 (3 + 5): 22 on FM64, 20 on FM32.
+// Algorithm (PUMA's piecewise scheme, arXiv:2307.12533, with two pieces instead of three):
+//   0                                   x < −T
+//   x/2 + Σ_{j≤4} c_j·x^(2j)            −T ≤ x ≤ T
+//   x                                   x > T,           T = 3.15.
+// GeLU(x) − x/2 = (x/2)·erf(x/√2) is even and smooth, so one polynomial in u = x² covers both
+// signs; c_j is its minimax fit on [0, T + 1/32] (error 2.7e−3), and T balances it against the
+// identity/zero tails (T·Φ(−T) = 2.6e−3). PUMA's three pieces (a cubic on [−4, −1.95), a sextic
+// on [−1.95, 3]) need three comparisons and reach 1.4e−2.
+// Comparisons: [x < −T] and [x > T] as boolean bits in one call (FM64: the 32-bit window of x
+// at 6 fraction bits, mpc/narrow.h: inputs within 1/64 of ±T may take the neighbouring piece,
+// which agrees there within the error below; FM32: exact msb_a).
+// Polynomial (FM64): u = x²/2^F and w = u²/2^F by mul_aa_trunc, then q = c0 + c1·u + w·(c2 + c3·u +
+// c4·w) with one untruncated product, everything at scale S = 2F + Fc (Fc = 23). FM32 (8 fraction
+// bits) lacks the room for that product: u, u², u³, u⁴ are truncated powers and q is summed at
+// F + 19 bits.
+// Selection: one mac_ba (mpc/dealt.h) computes mid·(x/2 + q)/2^(S−F) + hi·x with mid =
+// ¬(lo ⊕ hi): the truncation and both bit products in three rounds. Out-of-range powers may wrap;
+// the zero bit removes them exactly.
+// Input: FM64 |x| < 2^24 (the window's range); FM32 any x with x ± T not wrapping.
+// Error model: approximation 2.7e−3 (max over all reals, vs the exact erf GeLU); fixed point adds
+// ≈ 1e−5 on FM64 and ≈ 1e−2 on FM32. Measured (tests/fxp/activation_test.cpp, [−8, 8] plus far
+// values): max abs error 3.0e−3 on FM64, 6.3e−3 on FM32 (PUMA's pieces here: 8.5e−3, 1.2e−2).
+// Rounds: comparison 7, powers 3 + 3 (+ 3 on FM32), the product 1 (FM64), selection 3: 17 on FM64,
+// 19 on FM32. Bytes (FM64, all parties): about 256 per element (PUMA's three pieces here: 1068).
 template <class T> AShare<T> f_gelu(Context& ctx, const AShare<T>& x);
 
 }  // namespace veil::fxp

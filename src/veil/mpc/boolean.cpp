@@ -65,6 +65,12 @@ template <class T> BShare<T> and_bp(const BShare<T>& x, T mask) {
   return z;
 }
 
+template <class T> BShare<T> slice_b(const BShare<T>& x, size_t off, size_t n, Shape shape) {
+  if (off + n > x.size()) throw std::invalid_argument("slice_b: range out of bounds");
+  if (numel(shape) != int64_t(n)) throw std::invalid_argument("slice_b: shape does not match the length");
+  return slice(x, off, n, shape);
+}
+
 // z_i = x_i&y_i ^ x_i&y_{i+1} ^ x_{i+1}&y_i ^ α_i, α a PRF zero-sharing; z_i goes to party i−1.
 template <class T> BShare<T> and_bb(Context& ctx, const BShare<T>& x, const BShare<T>& y) {
   if (x.size() != y.size()) throw std::invalid_argument("and_bb: operand sizes differ");
@@ -315,6 +321,7 @@ template <class T> Cost cost_select_a(int64_t n) { return cost_mul_aa<T>(n); }
   template BShare<T> shr_b(const BShare<T>&, int);                                            \
   template BShare<T> shl_b(const BShare<T>&, int);                                            \
   template BShare<T> and_bp(const BShare<T>&, T);                                             \
+  template BShare<T> slice_b(const BShare<T>&, size_t, size_t, Shape);                        \
   template BShare<T> and_bb(Context&, const BShare<T>&, const BShare<T>&);                    \
   template Cost cost_and_bb<T>(int64_t);                                                      \
   template BShare<T> a2b(Context&, const AShare<T>&);                                         \

@@ -14,6 +14,9 @@ template <class T> BShare<T> shr_b(const BShare<T>& x, int bits);            // 
 template <class T> BShare<T> shl_b(const BShare<T>& x, int bits);
 template <class T> BShare<T> and_bp(const BShare<T>& x, T mask);             // x & mask (public)
 
+// Elements [off, off + n) of a boolean sharing, with the given shape (local).
+template <class T> BShare<T> slice_b(const BShare<T>& x, size_t off, size_t n, Shape shape);
+
 // z = x & y. 1 round; each party sends n words.
 template <class T> BShare<T> and_bb(Context& ctx, const BShare<T>& x, const BShare<T>& y);
 template <class T> Cost cost_and_bb(int64_t n);

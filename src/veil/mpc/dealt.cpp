@@ -148,7 +148,7 @@ template <class T> struct ChunkState {
   std::vector<std::vector<T>> ra, mu;  // per term: D and A: ra0, μ; B: ra1, e′ (received)
   std::vector<std::vector<T>> coin;    // D: private coins per term
   std::vector<std::vector<T>> c;       // A, B: the opened b ⊕ r per term
-  std::vector<T> r_own, m_share, h_share, y_mask, v, y;
+  std::vector<T> r_own, m_share, h_share, y_mask, v, y, post;
   std::vector<T> r_b, y_d;  // the dealer's: r_B and y_D (seed of B and D)
 };
 
@@ -156,11 +156,14 @@ template <class T> struct ChunkState {
 
 template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, size_t n, const Shape& shape) {
   constexpr int k = kbits<T>;
-  const int d = in.d, J = int(in.terms.size());
+  const int d = in.d;
+  std::vector<std::pair<const BShare<T>*, const AShare<T>*>> all = in.terms;
+  all.insert(all.end(), in.post.begin(), in.post.end());
+  const int J = int(all.size()), J_pre = int(in.terms.size());
   if (d < 0 || d > k - 2) throw std::invalid_argument("dealt_sum: truncation out of range");
   if (in.addend && in.addend->size() != n) throw std::invalid_argument("dealt_sum: addend size differs");
   if (in.own_term && in.own_term->size() != n) throw std::invalid_argument("dealt_sum: term size differs");
-  for (const auto& [b, z] : in.terms)
+  for (const auto& [b, z] : all)
     if (b->size() != n || z->size() != n) throw std::invalid_argument("dealt_sum: bit/value sizes differ");
   const Shape3 s{in.own_term != nullptr, J, d, k};
   const auto parts = parts_of(n, ctx.id());
@@ -226,8 +229,8 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       if (p.role == kDealer) {
         if (in.own_term) for (size_t i = 0; i < p.n; ++i) to_prev.put<T>((*in.own_term)[p.lo + i]);
         for (int j = 0; j < J; ++j) {
-          const BShare<T>& b = *in.terms[size_t(j)].first;
-          const AShare<T>& z = *in.terms[size_t(j)].second;
+          const BShare<T>& b = *all[size_t(j)].first;
+          const AShare<T>& z = *all[size_t(j)].second;
           for (size_t i = 0; i < p.n; ++i) {
             const size_t e = p.lo + i;
             const T r = cs.coin[size_t(j)][i];
@@ -236,7 +239,7 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
           }
         }
         for (int j = 0; j < J; ++j) {
-          const BShare<T>& b = *in.terms[size_t(j)].first;
+          const BShare<T>& b = *all[size_t(j)].first;
           for (size_t i = 0; i < p.n; ++i) {
             to_next.field(uint64_t((b.s0[p.lo + i] ^ cs.coin[size_t(j)][i]) & 1), 1);  // b_D ⊕ r to A
             to_prev.field(uint64_t((b.s1[p.lo + i] ^ cs.coin[size_t(j)][i]) & 1), 1);  // b_A ⊕ r to B
@@ -275,7 +278,7 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       }
       cs.c.assign(size_t(J), std::vector<T>(p.n));
       for (int j = 0; j < J; ++j) {
-        const BShare<T>& b = *in.terms[size_t(j)].first;
+        const BShare<T>& b = *all[size_t(j)].first;
         for (size_t i = 0; i < p.n; ++i)
           cs.c[size_t(j)][i] = T((from_d.field(1) ^ b.s0[p.lo + i] ^ b.s1[p.lo + i]) & 1);
       }
@@ -283,16 +286,17 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
         cs.m_share.resize(p.n), cs.h_share.resize(p.n);
         for (size_t i = 0; i < p.n; ++i) cs.m_share[i] = T(from_d.field(d + 1)), cs.h_share[i] = T(from_d.field(d + 1));
       }
-      // v += Σ_j c·z_2of2 + (1 − 2c)·(r·z)_2of2
+      // v += Σ_j c·z_2of2 + (1 − 2c)·(r·z)_2of2 (post terms into `post`)
+      cs.post.assign(p.n, T(0));
       for (int j = 0; j < J; ++j) {
-        const AShare<T>& z = *in.terms[size_t(j)].second;
+        const AShare<T>& z = *all[size_t(j)].second;
         for (size_t i = 0; i < p.n; ++i) {
           const size_t e = p.lo + i;
           const T cj = cs.c[size_t(j)][i];
           const T zz = a ? T(z.s0[e] + z.s1[e]) : z.s1[e];  // A: z_A + z_B; B: z_D
           const T zb = a ? z.s1[e] : z.s0[e];               // z_B
           const T rz = cs.ra[size_t(j)][i] * zb + cs.mu[size_t(j)][i];
-          cs.v[i] += cj * zz + (T(1) - T(2) * cj) * rz;
+          (j < J_pre ? cs.v[i] : cs.post[i]) += cj * zz + (T(1) - T(2) * cj) * rz;
         }
       }
       // The peer's opening, when it came with phase 1.
@@ -345,6 +349,7 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
     if (p.role == kDealer) continue;
     if (d == 0) {
       cs.y = cs.v;
+      for (size_t i = 0; i < p.n; ++i) cs.y[i] += cs.post.empty() ? T(0) : cs.post[i];
       continue;
     }
     const bool a = p.role == kA;
@@ -356,7 +361,7 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       const T wrap = (a ? cs.h_share[i] + c_msb : cs.h_share[i]) + (T(1) - T(2) * c_msb) * cs.m_share[i];
       T y = T(wrap << (k - 1 - d)) - q;
       if (a) y += cq - (T(1) << (k - 2 - d)) + 1;
-      cs.y[i] = y;
+      cs.y[i] = y + (cs.post.empty() ? T(0) : cs.post[i]);
     }
   }
 
@@ -393,8 +398,8 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
   return out;
 }
 
-template <class T> Cost cost_dealt_sum(int64_t n, bool own_term, int terms, int d) {
-  const Shape3 s{own_term, terms, d, kbits<T>};
+template <class T> Cost cost_dealt_sum(int64_t n, bool own_term, int terms, int d, int post) {
+  const Shape3 s{own_term, terms + post, d, kbits<T>};
   Cost c;
   for (int phase = 1; phase <= 3; ++phase) {
     if ((phase == 1 && !s.phase1()) || (phase == 2 && !s.phase2())) continue;
@@ -421,16 +426,17 @@ template <class T> Cost cost_dealt_sum(int64_t n, bool own_term, int terms, int 
 }
 
 template <class T>
-AShare<T> mac_ba(Context& ctx, const AShare<T>* a, const std::vector<std::pair<const BShare<T>*, const AShare<T>*>>& terms,
-                 int d) {
-  if (terms.empty() && !a) throw std::invalid_argument("mac_ba: nothing to sum");
+AShare<T> mac_ba(Context& ctx, const AShare<T>* a, const BitTerms<T>& terms, int d, const BitTerms<T>& post) {
+  if (terms.empty() && post.empty() && !a) throw std::invalid_argument("mac_ba: nothing to sum");
   net::Link::Scope scope(ctx.link(), "mac_ba");
-  const AShare<T>& first = a ? *a : *terms[0].second;
+  const AShare<T>& first = a ? *a : !terms.empty() ? *terms[0].second : *post[0].second;
   DealtInput<T> in;
-  in.addend = a, in.terms = terms, in.d = d;
+  in.addend = a, in.terms = terms, in.d = d, in.post = post;
   return dealt_sum(ctx, in, first.size(), first.shape);
 }
-template <class T> Cost cost_mac_ba(int64_t n, int terms, int d) { return cost_dealt_sum<T>(n, false, terms, d); }
+template <class T> Cost cost_mac_ba(int64_t n, int terms, int d, int post) {
+  return cost_dealt_sum<T>(n, false, terms, d, post);
+}
 
 template <class T> AShare<T> mul_ba(Context& ctx, const BShare<T>& b, const AShare<T>& z) {
   return mac_ba<T>(ctx, nullptr, {{&b, &z}}, 0);
@@ -453,10 +459,9 @@ template <class T> Cost cost_mul_aa_trunc(int64_t n, int d) { return cost_dealt_
 
 #define INST(T)                                                                                                   \
   template AShare<T> dealt_sum(Context&, const DealtInput<T>&, size_t, const Shape&);                            \
-  template Cost cost_dealt_sum<T>(int64_t, bool, int, int);                                                      \
-  template AShare<T> mac_ba(Context&, const AShare<T>*,                                                          \
-                            const std::vector<std::pair<const BShare<T>*, const AShare<T>*>>&, int);            \
-  template Cost cost_mac_ba<T>(int64_t, int, int);                                                               \
+  template Cost cost_dealt_sum<T>(int64_t, bool, int, int, int);                                                 \
+  template AShare<T> mac_ba(Context&, const AShare<T>*, const BitTerms<T>&, int, const BitTerms<T>&);          \
+  template Cost cost_mac_ba<T>(int64_t, int, int, int);                                                               \
   template AShare<T> mul_ba(Context&, const BShare<T>&, const AShare<T>&);                                      \
   template Cost cost_mul_ba<T>(int64_t);                                                                         \
   template AShare<T> mul_aa_trunc(Context&, const AShare<T>&, const AShare<T>&, int);                           \

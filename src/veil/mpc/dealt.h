@@ -27,10 +27,13 @@ namespace veil::mpc {
 // Exact for d = 0; for d > 0 the error model of trunc_a, for a + Σ b_j z_j in its range.
 // Rounds: 2 (d = 0) or 3. Bytes: see cost_mac_ba; per element, D sends 2 ring elements and 2 bits
 // per term, and d > 0 adds trunc_a's traffic.
+// `post` terms are added after the truncation (their values are not scaled): y ≈ (a + Σ_j b_j ⊙
+// z_j) / 2^d + Σ_i b′_i ⊙ z′_i, at the dealer cost of a term each and no extra round.
 template <class T>
-AShare<T> mac_ba(Context& ctx, const AShare<T>* a, const std::vector<std::pair<const BShare<T>*, const AShare<T>*>>& terms,
-                 int d);
-template <class T> Cost cost_mac_ba(int64_t n, int terms, int d);
+using BitTerms = std::vector<std::pair<const BShare<T>*, const AShare<T>*>>;
+template <class T>
+AShare<T> mac_ba(Context& ctx, const AShare<T>* a, const BitTerms<T>& terms, int d, const BitTerms<T>& post = {});
+template <class T> Cost cost_mac_ba(int64_t n, int terms, int d, int post = 0);
 
 // b ⊙ z for a boolean bit b (bit 0) and arithmetic z: mac_ba with one term. Exact.
 // Rounds: 2; all parties together send 4 ring elements and 2 bits per element (bit2a then mul_aa:
@@ -52,8 +55,9 @@ template <class T> struct DealtInput {
   const std::vector<T>* own_term = nullptr;  // this party's 3-out-of-3 additive summand
   std::vector<std::pair<const BShare<T>*, const AShare<T>*>> terms;  // bit ⊙ value summands
   int d = 0;  // truncation bits
+  std::vector<std::pair<const BShare<T>*, const AShare<T>*>> post;   // added after the truncation
 };
 template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, size_t n, const Shape& shape);
-template <class T> Cost cost_dealt_sum(int64_t n, bool own_term, int terms, int d);
+template <class T> Cost cost_dealt_sum(int64_t n, bool own_term, int terms, int d, int post = 0);
 
 }  // namespace veil::mpc

@@ -293,6 +293,7 @@ void register_tune(CLI::App& app) {
   struct EvalArgs {
     MarketArgs m;
     std::string curves = "data/tune/mlp_curves.csv", out = "docs/TUNING.md", svg = "data/tune/eval-best-vs-cost.svg", methods = "all";
+    std::string tag;
     int seeds = 20;
     double epoch_minutes = 10;
   };
@@ -305,6 +306,8 @@ void register_tune(CLI::App& app) {
   ev->add_option("--methods", ea->methods, "Methods (comma-separated) or all")->capture_default_str();
   ev->add_option("--epoch-minutes", ea->epoch_minutes, "Mean epoch length on the baseline instance")->capture_default_str();
   ev->add_option("--out", ea->out, "Markdown file to paste the table into (created if missing)")->capture_default_str();
+  ev->add_option("--tag", ea->tag, "Workload name in the markers: <!-- veil-tune-eval-TAG-BILLING:begin/end --> "
+                                   "(empty: veil-tune-eval-BILLING), so one file can hold several workloads' tables");
   ev->add_option("--svg", ea->svg, "SVG of best metric vs money for seed 1 of the first scenario (empty: none)")->capture_default_str();
   ev->callback([ea] {
     tune::CurveSet cs = tune::read_curves(ea->curves);
@@ -324,7 +327,7 @@ void register_tune(CLI::App& app) {
     std::string md = tune::eval_markdown(m, cs, eo, runs);
     std::fputs(md.c_str(), stdout);
     std::printf("\n%zu simulated runs in %.1f s\n", runs.size(), secs);
-    std::string marker = "veil-tune-eval-" + ea->m.billing;
+    std::string marker = "veil-tune-eval-" + (ea->tag.empty() ? "" : ea->tag + "-") + ea->m.billing;
     tune::paste_between_markers(ea->out, marker, md);
     if (!ea->svg.empty()) {
       std::vector<tune::PlotSeries> ps;

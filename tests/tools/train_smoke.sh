@@ -66,4 +66,25 @@ for r in rows:
     assert r["answer"] == " " + r["passkey"] and r["prompt"].endswith("The passkey is")
 print("retrieval samples ok")
 PY
+# --trial (veil tune's contract): one JSON line per epoch; killed after its first checkpoint and
+# restarted, it resumes and reports exactly what an uninterrupted run reports.
+trial=("$py" "$script" --trial --corpus "$corpus" --corpus-chars 60000 --tokenizer "$tmp/hf" --epochs 3
+       --trial-context 32 --n-layer 1 --n-embd 32 --n-head 2 --params '{"lr": 0.003, "batch_size": 8, "warmup": 1}')
+"${trial[@]}" --checkpoint-dir "$tmp/tA" > "$tmp/a.txt"
+[ "$(grep -c '"val_loss"' "$tmp/a.txt")" = 3 ] || { echo "FAIL: --trial printed $(cat "$tmp/a.txt")"; exit 1; }
+"${trial[@]}" --checkpoint-dir "$tmp/tB" > "$tmp/b1.txt" &
+pid=$!
+for _ in $(seq 600); do [ -f "$tmp/tB/ckpt.pt" ] && break; sleep 0.1; done
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+"${trial[@]}" --checkpoint-dir "$tmp/tB" > "$tmp/b2.txt"
+cut -c1-40 "$tmp/a.txt" > "$tmp/a.cut"
+cat "$tmp/b1.txt" "$tmp/b2.txt" | cut -c1-40 | sort -u -t, -k1,1 > "$tmp/b.cut"
+# (a kill between an epoch's checkpoint and its line loses that line, never a result)
+[ "$(grep -F -x -c -f "$tmp/b.cut" "$tmp/a.cut")" = "$(wc -l < "$tmp/b.cut")" ] && grep -q '"epoch": 3' "$tmp/b.cut" || {
+  echo "FAIL: resumed trial differs from the uninterrupted one"; cat "$tmp/a.cut" "$tmp/b.cut"; exit 1; }
+"$py" "$script" --trial --params '{"lr": 0.003, "bogus": 1}' --checkpoint-dir "$tmp/tC" 2> "$tmp/err.txt" && {
+  echo "FAIL: unknown hyper-parameter accepted"; exit 1; }
+grep -q "unknown hyper-parameter" "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
+echo "trial resume ok"
 echo "PASS"

@@ -87,10 +87,17 @@ void register_bench(CLI::App& app) {
   auto mo = std::make_shared<bench::ModelBenchOptions>();
   auto* model = bench->add_subcommand("model", "Private GPT2-base (32-token prompt + 1 token; decode steps at contexts "
                                                "128/512/1024) and BERT-base (128 tokens) on the MPC backend with random "
-                                               "weights of the real shapes; per-layer-type breakdown");
+                                               "weights of the real shapes; per-layer-type breakdown. Bytes between the parties are counted by the "
+                                               "links; the client's token inputs (encoded messages) are added to the "
+                                               "embedding column and the total");
   model->add_flag("--quick", mo->quick, "2 layers instead of 12 (a smoke run)");
   model->add_option("--model", mo->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}));
   model->add_option("--json", mo->json_path, "Also write the rows as JSON to this file");
+  model->add_option("--token-input", mo->token_input,
+                    "How the client feeds tokens: onehot (it secret-shares one-hot rows; what generation does) or ids "
+                    "(it shares ids and the parties build the one-hot by secure equality)")
+      ->check(CLI::IsMember({"onehot", "ids"}))
+      ->capture_default_str();
   model->callback([mo] { bench::run_model_bench(*mo); });
 
   auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "

@@ -42,6 +42,7 @@ struct Row {
   std::string workload;
   double wall_s = 0;
   int64_t bytes_max = 0, bytes_total = 0, rounds = 0;
+  int64_t client_bytes = 0, client_bytes_max = 0;  // client -> parties: all, and to the busiest party
   std::map<std::string, std::pair<int64_t, int64_t>> parts;  // tag -> (bytes of all parties, rounds)
 };
 
@@ -76,6 +77,12 @@ Row run_workload(const std::string& name, const std::function<std::function<void
       rounds = std::max<int64_t>(rounds, int64_t(a.rounds - b.rounds));
     }
   }
+  // The client's inputs (token ids or one-hot rows) feed only the embeddings.
+  const mpc::ClientTraffic client = port.traffic();
+  row.client_bytes = int64_t(client.bytes_sent);
+  row.client_bytes_max = int64_t(*std::max_element(client.sent_to.begin(), client.sent_to.end()));
+  row.bytes_total += row.client_bytes;
+  row.parts["embedding"].first += row.client_bytes;
   return row;
 }
 
@@ -97,9 +104,18 @@ model::BertConfig bert_base(bool quick) {
 // GPT-2: the prompt of `prompt_len` tokens through the model, the next token chosen by argmax
 // inside MPC and handed to the client. With `context` > 0, one decode step instead, over a KV
 // cache of `context` positions filled with random shares.
-Row gpt2_workload(const model::Gpt2Config& cfg, int64_t prompt_len, int64_t context, const std::string& name) {
-  return run_workload(name, [&cfg, prompt_len, context](mpc::Context& ctx, mpc::ClientPort& port) {
-    auto be = std::make_shared<nn::MpcBackend>(ctx, random_weights(ctx, model::gpt2_layout(cfg)), port);
+// The client's input for t tokens of a vocabulary of v: ids, or one-hot rows.
+std::vector<uint64_t> client_tokens(nn::TokenInput input, int64_t t, int64_t v) {
+  if (input == nn::TokenInput::secret_ids) return std::vector<uint64_t>(size_t(t), 0);
+  std::vector<uint64_t> rows(size_t(t * v), 0);
+  for (int64_t i = 0; i < t; ++i) rows[size_t(i * v)] = 1;
+  return rows;
+}
+
+Row gpt2_workload(const model::Gpt2Config& cfg, int64_t prompt_len, int64_t context, const std::string& name,
+                  nn::TokenInput input) {
+  return run_workload(name, [&cfg, prompt_len, context, input](mpc::Context& ctx, mpc::ClientPort& port) {
+    auto be = std::make_shared<nn::MpcBackend>(ctx, random_weights(ctx, model::gpt2_layout(cfg)), port, input);
     auto net = std::make_shared<nn::Gpt2<nn::MpcBackend>>(*be, cfg);
     auto cache = std::make_shared<nn::KvCache<nn::MpcBackend>>(net->new_cache());
     const int64_t d = cfg.head_dim();
@@ -107,7 +123,7 @@ Row gpt2_workload(const model::Gpt2Config& cfg, int64_t prompt_len, int64_t cont
       cache->append(*be, l, random_share(ctx, {cfg.n_head, context, d}), random_share(ctx, {cfg.n_head, context, d}));
     if (context > 0) cache->advance(context);
     const int64_t t = context > 0 ? 1 : prompt_len;
-    if (ctx.id() == 0) port.send_input(std::vector<uint64_t>(size_t(t), 0));  // the client's ids
+    if (ctx.id() == 0) port.send_input(client_tokens(input, t, cfg.vocab_size));  // the client's tokens
     return std::function<void()>([be, net, cache, t] {
       nn::MpcBackend::Tokens ids = be->input_tokens(std::vector<int32_t>(size_t(t), 0));
       const Share h = net->hidden(ids, *cache);
@@ -121,13 +137,13 @@ Row gpt2_workload(const model::Gpt2Config& cfg, int64_t prompt_len, int64_t cont
   });
 }
 
-Row bert_workload(const model::BertConfig& cfg, int64_t tokens, const std::string& name) {
-  return run_workload(name, [&cfg, tokens](mpc::Context& ctx, mpc::ClientPort& port) {
-    auto be = std::make_shared<nn::MpcBackend>(ctx, random_weights(ctx, model::bert_layout(cfg)), port);
+Row bert_workload(const model::BertConfig& cfg, int64_t tokens, const std::string& name, nn::TokenInput input) {
+  return run_workload(name, [&cfg, tokens, input](mpc::Context& ctx, mpc::ClientPort& port) {
+    auto be = std::make_shared<nn::MpcBackend>(ctx, random_weights(ctx, model::bert_layout(cfg)), port, input);
     auto net = std::make_shared<nn::Bert<nn::MpcBackend>>(*be, cfg);
     if (ctx.id() == 0) {
-      port.send_input(std::vector<uint64_t>(size_t(tokens), 0));  // ids
-      port.send_input(std::vector<uint64_t>(size_t(tokens), 0));  // token types
+      port.send_input(client_tokens(input, tokens, cfg.vocab_size));       // ids
+      port.send_input(client_tokens(input, tokens, cfg.type_vocab_size));  // token types
     }
     return std::function<void()>([be, net, tokens] {
       std::vector<int32_t> len(size_t(tokens), 0);
@@ -151,27 +167,34 @@ void run_model_bench(const ModelBenchOptions& o) {
   const auto b = bert_base(o.quick);
   const std::string gname = o.quick ? "GPT2-base shape, 2 layers" : "GPT2-base";
   const std::string bname = o.quick ? "BERT-base shape, 2 layers" : "BERT-base";
+  if (o.token_input != "onehot" && o.token_input != "ids")
+    throw std::invalid_argument("bench model: --token-input must be onehot or ids");
+  const nn::TokenInput input = o.token_input == "ids" ? nn::TokenInput::secret_ids : nn::TokenInput::client_onehot;
   if (o.which == "gpt2" || o.which == "all") {
-    jobs.push_back([&] { return gpt2_workload(g, 32, 0, gname + ": 32-token prompt + 1 token"); });
+    jobs.push_back([&] { return gpt2_workload(g, 32, 0, gname + ": 32-token prompt + 1 token", input); });
     // The new token attends over `c` positions: c − 1 cached plus itself.
     for (int64_t c : {int64_t(128), int64_t(512), int64_t(1024)})
-      jobs.push_back([&, c] { return gpt2_workload(g, 0, c - 1, gname + ": 1 decode step at context " + std::to_string(c)); });
+      jobs.push_back(
+          [&, c] { return gpt2_workload(g, 0, c - 1, gname + ": 1 decode step at context " + std::to_string(c), input); });
   }
   if (o.which == "bert" || o.which == "all")
-    jobs.push_back([&] { return bert_workload(b, 128, bname + ": 128 tokens"); });
+    jobs.push_back([&] { return bert_workload(b, 128, bname + ": 128 tokens", input); });
   if (jobs.empty()) throw std::invalid_argument("bench model: --model must be gpt2, bert or all");
 
-  std::printf("| workload | wall (s) | all parties | busiest party | rounds | LAN (s) | WAN (s) |");
+  std::printf("| workload | wall (s) | all parties + client | busiest party | client → parties | rounds | LAN (s) | WAN (s) |");
   for (const auto& p : kParts) std::printf(" %s |", p.c_str());
-  std::printf("\n|---|---:|---:|---:|---:|---:|---:|");
+  std::printf("\n|---|---:|---:|---:|---:|---:|---:|---:|");
   for (size_t i = 0; i < kParts.size(); ++i) std::printf("---:|");
   std::printf("\n");
   nlohmann::json out = nlohmann::json::array();
   for (auto& job : jobs) {
     Row r = job();
-    double lan = kLan.time(r.wall_s, r.bytes_max, r.rounds), wan = kWan.time(r.wall_s, r.bytes_max, r.rounds);
-    std::printf("| %s | %.2f | %s | %s | %lld | %.2f | %.2f |", r.workload.c_str(), r.wall_s, gb(r.bytes_total).c_str(),
-                gb(r.bytes_max).c_str(), static_cast<long long>(r.rounds), lan, wan);
+    // The client's upload precedes the computation: one more hop, and its bytes to the busiest
+    // receiving party on the critical path.
+    const int64_t path_bytes = r.bytes_max + r.client_bytes_max, path_rounds = r.rounds + (r.client_bytes > 0);
+    double lan = kLan.time(r.wall_s, path_bytes, path_rounds), wan = kWan.time(r.wall_s, path_bytes, path_rounds);
+    std::printf("| %s | %.2f | %s | %s | %s | %lld | %.2f | %.2f |", r.workload.c_str(), r.wall_s, gb(r.bytes_total).c_str(),
+                gb(r.bytes_max).c_str(), gb(r.client_bytes).c_str(), static_cast<long long>(r.rounds), lan, wan);
     nlohmann::json parts;
     for (const auto& p : kParts) {
       auto [bytes, rounds] = r.parts[p];
@@ -181,6 +204,7 @@ void run_model_bench(const ModelBenchOptions& o) {
     std::printf("\n");
     std::fflush(stdout);
     out.push_back({{"workload", r.workload}, {"wall_s", r.wall_s}, {"bytes_total", r.bytes_total}, {"bytes_max", r.bytes_max},
+                   {"client_bytes", r.client_bytes}, {"client_bytes_max", r.client_bytes_max}, {"token_input", o.token_input},
                    {"rounds", r.rounds}, {"lan_s", lan}, {"wan_s", wan}, {"parts", parts}});
   }
   if (!o.json_path.empty()) {

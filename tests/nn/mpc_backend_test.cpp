@@ -19,25 +19,35 @@ namespace {
 
 const std::string kModel = std::string(VEIL_SOURCE_DIR) + "/models/tiny-random-gpt2";
 
-// Runs the MPC model: the client thread shares `prompt`, the parties compute the last token's
-// logits and hand their shares to the client, who reconstructs and decodes them.
-std::vector<double> mpc_last_logits(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt) {
+// Runs the MPC model: the client thread shares `prompt` (ids, or one-hot rows), the parties compute
+// the last token's logits and hand their shares to the client, who reconstructs and decodes them.
+// `embedding_bytes` receives the parties' traffic in the embedding.
+std::vector<double> mpc_last_logits(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt,
+                                    TokenInput input = TokenInput::secret_ids, uint64_t* embedding_bytes = nullptr) {
   Prg owner_prg(random_seed());
   const int frac = mpc::Config{}.frac_bits<uint64_t>();
   auto shares = deal_weights(ck.weights, frac, owner_prg);
   mpc::ClientPort port;
   std::vector<uint64_t> ids(prompt.begin(), prompt.end());
+  if (input == TokenInput::client_onehot) {
+    ids.assign(prompt.size() * size_t(ck.config.vocab_size), 0);
+    for (size_t t = 0; t < prompt.size(); ++t) ids[t * size_t(ck.config.vocab_size) + size_t(prompt[t])] = 1;
+  }
   port.send_input(ids);
   std::vector<uint64_t> out;
   std::thread client([&] { out = port.receive_output(); });
   try {
-    mpc::run_parties([&](mpc::Context& ctx) {
-      MpcBackend be(ctx, shares[size_t(ctx.id())], port);
+    mpc::PartyTraffic traffic = mpc::run_parties([&](mpc::Context& ctx) {
+      MpcBackend be(ctx, shares[size_t(ctx.id())], port, input);
       Gpt2<MpcBackend> model(be, ck.config);
       auto cache = model.new_cache();
       std::vector<int32_t> public_length(prompt.size(), 0);  // the party knows only T
       be.reveal_to_client(model.next_logits(be.input_tokens(public_length), cache));
     });
+    if (embedding_bytes) {
+      *embedding_bytes = 0;
+      for (const auto& tags : traffic.by_tag) *embedding_bytes += tags.count("embedding") ? tags.at("embedding").bytes : 0;
+    }
   } catch (...) {
     port.close();
     client.join();
@@ -49,7 +59,9 @@ std::vector<double> mpc_last_logits(const Gpt2Checkpoint& ck, const std::vector<
   return logits;
 }
 
-TEST(MpcBackend, Gpt2LogitsMatchPlaintext) {
+class MpcBackendTest : public ::testing::TestWithParam<TokenInput> {};
+
+TEST_P(MpcBackendTest, Gpt2LogitsMatchPlaintext) {
   if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
   Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
   const std::vector<int32_t> prompt = {5, 17, 42, 99, 3, 250, 7, 64};
@@ -57,7 +69,12 @@ TEST(MpcBackend, Gpt2LogitsMatchPlaintext) {
   Gpt2<PlainBackend> ref(plain, ck.config);
   auto cache = ref.new_cache();
   veil::Tensor<float> want = ref.next_logits(plain.input_tokens(prompt), cache);
-  std::vector<double> got = mpc_last_logits(ck, prompt);
+  uint64_t embedding_bytes = 0;
+  std::vector<double> got = mpc_last_logits(ck, prompt, GetParam(), &embedding_bytes);
+  // The client's one-hot rows leave only matmul_aa's re-share: T·C elements per party.
+  const uint64_t reshare = 3 * prompt.size() * uint64_t(ck.config.n_embd) * 8;
+  if (GetParam() == TokenInput::client_onehot) EXPECT_EQ(embedding_bytes, reshare);
+  else EXPECT_GT(embedding_bytes, reshare);
   ASSERT_EQ(got.size(), want.size());
   double max_err = 0, mean_err = 0;
   size_t arg_got = 0, arg_want = 0;
@@ -75,6 +92,10 @@ TEST(MpcBackend, Gpt2LogitsMatchPlaintext) {
   EXPECT_LT(max_err, 0.01 * scale);
   EXPECT_EQ(arg_got, arg_want);
 }
+
+INSTANTIATE_TEST_SUITE_P(TokenInputs, MpcBackendTest,
+                         ::testing::Values(TokenInput::secret_ids, TokenInput::client_onehot),
+                         [](const auto& info) { return info.param == TokenInput::secret_ids ? "SecretIds" : "ClientOneHot"; });
 
 }  // namespace
 }  // namespace veil::nn

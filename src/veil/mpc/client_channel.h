@@ -32,6 +32,7 @@ class ClientChannel {
 struct ClientTraffic {
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  std::array<uint64_t, 3> sent_to{};  // bytes_sent by party
 };
 
 // Client side: the client's connections to the three parties.

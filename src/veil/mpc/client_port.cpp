@@ -36,6 +36,7 @@ void ClientPort::send_input(const std::vector<uint64_t>& x) {
   for (int i = 0; i < 3; ++i) {
     std::vector<uint8_t> msg = encode_input(pairs[size_t(i)]);
     traffic_.bytes_sent += msg.size();
+    traffic_.sent_to[size_t(i)] += msg.size();
     inputs_[size_t(i)].push_back(std::move(msg));
   }
   cv_.notify_all();

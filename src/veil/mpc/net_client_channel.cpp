@@ -39,7 +39,10 @@ std::vector<uint64_t> NetClientEnd::receive_output() {
 
 ClientTraffic NetClientEnd::traffic() const {
   ClientTraffic t;
-  for (const net::MessageConn* c : parties_) t.bytes_sent += c->bytes_sent(), t.bytes_received += c->bytes_received();
+  for (int i = 0; i < 3; ++i) {
+    const net::MessageConn& c = *parties_[size_t(i)];
+    t.bytes_sent += c.bytes_sent(), t.bytes_received += c.bytes_received(), t.sent_to[size_t(i)] = c.bytes_sent();
+  }
   return t;
 }
 

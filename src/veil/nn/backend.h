@@ -17,7 +17,8 @@
 //
 // What crosses to the client is explicit: `reveal_to_client` and `reveal_tokens` are the only
 // operations whose result leaves the backend; on MPC they open the value to the client only.
-// `input_tokens` is the client's way in: on MPC it secret-shares the client's ids.
+// `input_tokens` and `feed_back` are the client's way in: on MPC the client secret-shares its
+// ids (or their one-hot rows).
 #pragma once
 #include <concepts>
 #include <cstdint>
@@ -41,8 +42,8 @@ concept Backend = requires(B& be, const typename B::Tensor& x, const typename B:
   { be.weight(name) } -> std::same_as<typename B::Tensor>;     // shape of checkpoint_layout.h
   { be.input_tokens(client_ids) } -> std::same_as<typename B::Tokens>;  // client ids (T) -> (T)
   { be.length(ids) } -> std::same_as<int64_t>;                 // T
-  // ids (T), table (V,C) -> (T,C): rows table[ids[t]]. MPC: one-hot by secure equality, then a
-  // matmul, so the ids stay secret.
+  // ids (T), table (V,C) -> (T,C): rows table[ids[t]]. MPC: a one-hot (from the client, or by
+  // secure equality), then a matmul, so the ids stay secret.
   { be.embed(ids, x) } -> std::same_as<typename B::Tensor>;
 
   // ---- linear maps
@@ -78,6 +79,9 @@ concept Backend = requires(B& be, const typename B::Tensor& x, const typename B:
   { be.argmax(x) } -> std::same_as<typename B::Tokens>;
   // Opens to the client only.
   { be.reveal_tokens(ids) } -> std::same_as<std::vector<int32_t>>;
+  // Greedy decoding: the tokens the next step embeds, after `ids` were revealed to the client:
+  // `ids` themselves, or (MPC, client_onehot) the client's own shares of the tokens it was shown.
+  { be.feed_back(ids) } -> std::same_as<typename B::Tokens>;
   { be.reveal_to_client(x) } -> std::same_as<Tensor<float>>;
 };
 

@@ -67,7 +67,7 @@ std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<in
       typename B::Tokens chosen = be.argmax(logits);
       const std::vector<int32_t> seen = be.reveal_tokens(chosen);
       if (!seen.empty()) id = seen[0];
-      if (!last) input = std::move(chosen);
+      if (!last) input = be.feed_back(chosen);
     } else {
       const Tensor<float> seen = be.reveal_to_client(logits);
       if (seen.size() != 0) id = sample_token(seen.data, opt.sampling, rng);

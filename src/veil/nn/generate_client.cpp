@@ -8,8 +8,25 @@
 
 namespace veil::nn {
 
+namespace {
+
+// The client's input for `ids`: the ids, or their one-hot rows (T,V) of integer 0/1.
+std::vector<uint64_t> token_input(const std::vector<int32_t>& ids, const ClientInput& in) {
+  if (in.mode == TokenInput::secret_ids) return {ids.begin(), ids.end()};
+  std::vector<uint64_t> rows(ids.size() * size_t(in.vocab), 0);
+  for (size_t t = 0; t < ids.size(); ++t) {
+    if (ids[t] < 0 || ids[t] >= in.vocab)
+      throw std::invalid_argument("client: token " + std::to_string(ids[t]) + " is outside the vocabulary of " +
+                                  std::to_string(in.vocab));
+    rows[t * size_t(in.vocab) + size_t(ids[t])] = 1;
+  }
+  return rows;
+}
+
+}  // namespace
+
 std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::vector<int32_t>& prompt,
-                                              const GenerateOptions& opt, int frac_bits,
+                                              const GenerateOptions& opt, const ClientInput& input,
                                               const ProgressFn& on_progress) {
   const int64_t steps = opt.max_new_tokens;
   const bool greedy = opt.sampling.temperature == 0;
@@ -18,18 +35,20 @@ std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::ve
   std::array<net::Traffic, 3> before{};
   mpc::ClientTraffic client_before = end.traffic();
   auto t0 = std::chrono::steady_clock::now();
-  end.send_input(std::vector<uint64_t>(prompt.begin(), prompt.end()));
+  end.send_input(token_input(prompt, input));
   for (int64_t i = 0; i < steps; ++i) {
     const std::vector<uint64_t> opened = end.receive_output();
     int32_t id;
     if (greedy) {
       if (opened.size() != 1) throw std::runtime_error("client: the parties opened " + std::to_string(opened.size()) + " values where one token was due");
       id = int32_t(opened[0]);
+      // The parties embed the argmax they hold, or (client_onehot) the row the client sends.
+      if (i + 1 < steps && input.mode == TokenInput::client_onehot) end.send_input(token_input({id}, input));
     } else {
       std::vector<float> logits(opened.size());
-      for (size_t j = 0; j < opened.size(); ++j) logits[j] = float(fxp_decode<uint64_t>(opened[j], frac_bits));
+      for (size_t j = 0; j < opened.size(); ++j) logits[j] = float(fxp_decode<uint64_t>(opened[j], input.frac_bits));
       id = sample_token(logits, opt.sampling, rng);
-      if (i + 1 < steps) end.send_input({uint64_t(id)});
+      if (i + 1 < steps) end.send_input(token_input({id}, input));
     }
     const auto now = std::chrono::steady_clock::now();
     PrivateToken t{id, std::chrono::duration<double>(now - t0).count()};

@@ -11,6 +11,7 @@
 
 #include "veil/mpc/client_channel.h"
 #include "veil/nn/generate.h"
+#include "veil/nn/mpc_backend.h"
 
 namespace veil::nn {
 
@@ -27,9 +28,18 @@ struct PrivateToken {
 // on_progress(step, id, seconds) is called on the client as each token arrives.
 using ProgressFn = std::function<void(int64_t step, int32_t id, double seconds)>;
 
-// Runs all opt.max_new_tokens steps against `end`; frac_bits decodes sampled logits.
+// How the client feeds tokens in: the parties' MpcBackend must use the same TokenInput. With
+// client_onehot the client sends one-hot rows of width `vocab` (the model's vocab_size).
+struct ClientInput {
+  TokenInput mode = TokenInput::client_onehot;
+  int64_t vocab = 0;
+  int frac_bits = 18;  // decodes sampled logits
+};
+
+// Runs all opt.max_new_tokens steps against `end`. Throws std::invalid_argument for a prompt
+// token outside the vocabulary.
 std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::vector<int32_t>& prompt,
-                                              const GenerateOptions& opt, int frac_bits,
+                                              const GenerateOptions& opt, const ClientInput& input,
                                               const ProgressFn& on_progress = {});
 
 }  // namespace veil::nn

@@ -25,16 +25,18 @@ int64_t rows_of(const Shape& s) { return s.size() < 2 ? 1 : numel(Shape(s.begin(
 
 }  // namespace
 
-MpcBackend::MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client)
-    : ctx_(ctx), weights_(std::move(weights)), client_(client) {
+MpcBackend::MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client,
+                       TokenInput input)
+    : ctx_(ctx), weights_(std::move(weights)), client_(client), input_(input) {
   if (!weights_) throw std::invalid_argument("MPC backend: no weights");
 }
 
-MpcBackend::MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client)
+MpcBackend::MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client, TokenInput input)
     : ctx_(ctx),
       weights_(std::make_shared<const WeightShares>(std::move(weights))),
       own_channel_(client.channel(ctx.id(), &ctx.link())),
-      client_(*own_channel_) {}
+      client_(*own_channel_),
+      input_(input) {}
 
 int MpcBackend::frac_bits() const { return ctx_.config().frac_bits<T>(); }
 
@@ -46,19 +48,42 @@ Share MpcBackend::weight(const std::string& name) const {
 
 MpcBackend::Tokens MpcBackend::input_tokens(const std::vector<int32_t>& ids) {
   auto [s0, s1] = client_.take_input();
-  if (s0.size() != ids.size() || s1.size() != ids.size())
-    throw std::runtime_error("MPC backend: the client sent " + std::to_string(s0.size()) + " token shares, expected " +
-                             std::to_string(ids.size()));
-  Tokens t(Shape{int64_t(ids.size())});
-  t.s0 = std::move(s0), t.s1 = std::move(s1);
-  return t;
+  const size_t t = ids.size();
+  Tokens out;
+  if (input_ == TokenInput::secret_ids) {
+    if (s0.size() != t)
+      throw std::runtime_error("MPC backend: the client sent " + std::to_string(s0.size()) + " token shares, expected " +
+                               std::to_string(t));
+    out.ids = Share(Shape{int64_t(t)});
+    out.ids.s0 = std::move(s0), out.ids.s1 = std::move(s1);
+  } else {
+    if (t == 0 || s0.empty() || s0.size() % t != 0)
+      throw std::runtime_error("MPC backend: the client sent " + std::to_string(s0.size()) +
+                               " one-hot elements, not a whole row for each of " + std::to_string(t) + " tokens");
+    out.onehot = Share(Shape{int64_t(t), int64_t(s0.size() / t)});
+    out.onehot.s0 = std::move(s0), out.onehot.s1 = std::move(s1);
+  }
+  return out;
+}
+
+int64_t MpcBackend::length(const Tokens& ids) const {
+  return ids.onehot.shape.empty() ? int64_t(ids.ids.size()) : ids.onehot.shape.at(0);
 }
 
 // ids (T), table (V,C) -> (T,C): one-hot (T,V) of integer 0/1 times the fixed-point table.
 Share MpcBackend::embed(const Tokens& ids, const Share& table) {
   net::Link::Scope scope(ctx_.link(), "embedding");
-  Share oh = fxp::onehot(ctx_, ids, table.shape.at(0));
-  return mpc::matmul_aa(ctx_, oh, table);
+  const int64_t v = table.shape.at(0);
+  if (ids.onehot.shape.empty()) return mpc::matmul_aa(ctx_, fxp::onehot(ctx_, ids.ids, v), table);
+  if (ids.onehot.shape.at(1) != v)
+    throw std::runtime_error("MPC backend: the client's one-hot rows have " + std::to_string(ids.onehot.shape.at(1)) +
+                             " columns, the embedding table has " + std::to_string(v) + " rows");
+  return mpc::matmul_aa(ctx_, ids.onehot, table);
+}
+
+MpcBackend::Tokens MpcBackend::feed_back(const Tokens& chosen) {
+  if (input_ == TokenInput::secret_ids) return chosen;
+  return input_tokens(std::vector<int32_t>(size_t(length(chosen)), 0));
 }
 
 Share MpcBackend::matmul(const Share& a, const Share& b) {
@@ -192,11 +217,12 @@ Share MpcBackend::concat_rows(const Share& a, const Share& b) {
 
 MpcBackend::Tokens MpcBackend::argmax(const Share& logits) {
   net::Link::Scope scope(ctx_.link(), "argmax");
-  return fxp::argmax_last(ctx_, logits).second;
+  return {fxp::argmax_last(ctx_, logits).second, {}};
 }
 
 std::vector<int32_t> MpcBackend::reveal_tokens(const Tokens& ids) {
-  client_.give_output({ids.s0, ids.s1});
+  if (ids.ids.shape.empty()) throw std::logic_error("MPC backend: reveal_tokens needs ids (an argmax result)");
+  client_.give_output({ids.ids.s0, ids.ids.s1});
   return {};
 }
 

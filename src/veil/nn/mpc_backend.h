@@ -4,9 +4,17 @@
 // ClientChannel (in process: mpc::ClientPort; over TLS: mpc::NetClientChannel) and stay secret; only `reveal_to_client` and `reveal_tokens` open values, and only to the
 // client (the party learns nothing; both return an empty result on the party).
 //
-// Operations map to fxp/ and mpc/: matmul = matmul_aa + trunc_a, embedding = one-hot by secure
-// equality (PUMA) then matmul_aa, LayerNorm / GeLU / softmax / argmax from fxp/, layout ops are
-// local index maps (mpc/layout.h).
+// Operations map to fxp/ and mpc/: matmul = matmul_aa + trunc_a, embedding = one-hot rows times
+// the table by matmul_aa, LayerNorm / GeLU / softmax / argmax from fxp/, layout ops are local index
+// maps (mpc/layout.h).
+//
+// Token inputs (TokenInput). The client knows the tokens it feeds in: the prompt's, and after each
+// step the one it has just been shown. With client_onehot (what generation uses) it secret-shares
+// their one-hot rows (T,V) itself, and the embedding is a local product plus one re-share: no
+// comparison between parties. Client -> parties: 16·V bytes per token with the seeded split of
+// mpc/client_wire.h, against 116·V bytes per token between the parties for PUMA's one-hot by
+// secure equality, which secret_ids runs on shared integer ids (the mode for ids the client does
+// not know).
 #pragma once
 #include <map>
 #include <memory>
@@ -21,26 +29,45 @@
 
 namespace veil::nn {
 
+enum class TokenInput {
+  secret_ids,     // the client shares integer ids; embed builds the one-hot by secure equality
+  client_onehot,  // the client shares one-hot rows; embed is a matmul
+};
+
+// Token ids as the parties hold them: secret shares of the ids (T), or of their one-hot rows (T,W)
+// as the client sent them (W: the width the client chose; embed checks it against the table).
+struct MpcTokens {
+  mpc::AShare<uint64_t> ids;     // (T): argmax results and secret_ids inputs
+  mpc::AShare<uint64_t> onehot;  // (T,W): client_onehot inputs
+};
+
 class MpcBackend {
  public:
   using Tensor = mpc::AShare<uint64_t>;  // fixed point, F fraction bits
-  using Tokens = mpc::AShare<uint64_t>;  // integer ids
+  using Tokens = MpcTokens;
 
   using WeightShares = std::map<std::string, Tensor>;  // canonical name -> this party's pair
 
   // `client` is this party's connection to the client. The weights may be shared between
   // successive backends (sessions) of one party.
-  MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client);
+  MpcBackend(mpc::Context& ctx, std::shared_ptr<const WeightShares> weights, mpc::ClientChannel& client,
+             TokenInput input = TokenInput::secret_ids);
   // In process: the party reaches the client through port.channel(ctx.id(), &ctx.link()).
-  MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client);
+  MpcBackend(mpc::Context& ctx, WeightShares weights, mpc::ClientPort& client,
+             TokenInput input = TokenInput::secret_ids);
 
   bool has_weight(const std::string& name) const { return weights_->count(name) != 0; }
   Tensor weight(const std::string& name) const;
   // The party does not know the ids: `ids` only gives the (public) count; the shares come from
-  // the client through the port.
+  // the client through the channel: T ids (secret_ids) or T one-hot rows (client_onehot).
   Tokens input_tokens(const std::vector<int32_t>& ids);
-  int64_t length(const Tokens& ids) const { return int64_t(ids.size()); }
+  int64_t length(const Tokens& ids) const;
+  // secret_ids: one-hot by secure equality (fxp::onehot), then matmul_aa; client_onehot: matmul_aa
+  // of the client's rows. No truncation: the one-hot is an integer 0/1.
   Tensor embed(const Tokens& ids, const Tensor& table);
+  // Greedy decoding: what the next step embeds after `chosen` was revealed to the client —
+  // `chosen` itself (secret_ids), or the client's one-hot row of the token it was shown.
+  Tokens feed_back(const Tokens& chosen);
 
   Tensor matmul(const Tensor& a, const Tensor& b);
   Tensor matmul_nt(const Tensor& a, const Tensor& b);
@@ -72,6 +99,7 @@ class MpcBackend {
   std::shared_ptr<const WeightShares> weights_;
   std::unique_ptr<mpc::ClientChannel> own_channel_;  // the in-process constructor's
   mpc::ClientChannel& client_;
+  TokenInput input_;
 };
 
 // The model owner's side: encodes float weights in fixed point and splits each into the three

@@ -20,7 +20,8 @@ std::vector<PrivateToken> generate_private(const Gpt2Checkpoint& ck, const std::
   std::exception_ptr client_error;
   std::thread client([&] {
     try {
-      out = run_generate_client(port, prompt, opt, cfg.frac_bits<uint64_t>(), on_progress);
+      out = run_generate_client(port, prompt, opt, {TokenInput::client_onehot, ck.config.vocab_size, cfg.frac_bits<uint64_t>()},
+                                on_progress);
     } catch (...) {
       client_error = std::current_exception();
       port.close();  // wakes parties waiting for an input that will not come
@@ -28,7 +29,7 @@ std::vector<PrivateToken> generate_private(const Gpt2Checkpoint& ck, const std::
   });
   try {
     mpc::run_parties([&](mpc::Context& ctx) {
-      MpcBackend be(ctx, std::move(shares[size_t(ctx.id())]), port);
+      MpcBackend be(ctx, std::move(shares[size_t(ctx.id())]), port, TokenInput::client_onehot);
       Gpt2<MpcBackend> model(be, ck.config);
       // The party passes only the prompt's length; the ids come from the client.
       generate(be, model, std::vector<int32_t>(prompt.size(), 0), party_opt);

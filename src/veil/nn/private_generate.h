@@ -1,8 +1,9 @@
 // Private generation with the three parties as threads of this process: the model owner deals
 // weight shares, the client shares the prompt through a ClientPort, each party runs the same
 // GPT-2 graph on the MPC backend, and only the client reconstructs the tokens (greedy) or the
-// last logits (sampling, after which it shares its sampled token back). The client's side is
-// run_generate_client (nn/generate_client.h), the same as over the network.
+// last logits (sampling, after which it shares its sampled token back). The client feeds tokens
+// as one-hot rows (TokenInput::client_onehot). The client's side is run_generate_client
+// (nn/generate_client.h), the same as over the network.
 #pragma once
 #include <vector>
 

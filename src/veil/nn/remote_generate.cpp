@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "veil/mpc/client_wire.h"
 #include "veil/mpc/context.h"
 #include "veil/mpc/net_client_channel.h"
@@ -41,6 +43,7 @@ std::array<std::unique_ptr<net::MessageConn>, 3> connect_parties(const RemotePar
 std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const std::string& config_json,
                                           const std::vector<int32_t>& prompt, const GenerateOptions& opt,
                                           const ProgressFn& on_progress) {
+  const model::Gpt2Config config = model::parse_gpt2_config(nlohmann::json::parse(config_json), "the client's config.json");
   const net::TlsContext tls(parties.tls);
   auto conns = connect_parties(parties, tls);
 
@@ -51,6 +54,7 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
   req.prompt_tokens = int64_t(prompt.size());
   req.max_new_tokens = opt.max_new_tokens;
   req.sampling = {opt.sampling.temperature, opt.sampling.top_k, 0};  // the seed stays with the client
+  req.token_input = parties.token_input;
   for (int i = 0; i < 3; ++i) conns[size_t(i)]->send(encode_request(req, i), parties.timeout);
   for (int i = 0; i < 3; ++i) {
     const std::vector<uint8_t> reply = conns[size_t(i)]->recv(parties.timeout);
@@ -62,8 +66,8 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
   }
 
   mpc::NetClientEnd end({conns[0].get(), conns[1].get(), conns[2].get()}, parties.timeout);
-  std::vector<PrivateToken> out =
-      run_generate_client(end, prompt, opt, mpc::Config{}.frac_bits<uint64_t>(), on_progress);
+  std::vector<PrivateToken> out = run_generate_client(
+      end, prompt, opt, {parties.token_input, config.vocab_size, mpc::Config{}.frac_bits<uint64_t>()}, on_progress);
   for (auto& c : conns) c->close();
   return out;
 }

@@ -20,6 +20,7 @@ struct RemoteParties {
   // step's outputs. Errors name the party that did not answer.
   std::chrono::milliseconds timeout{60000};
   uint64_t max_message_bytes = uint64_t{1} << 30;
+  TokenInput token_input = TokenInput::client_onehot;  // how the client feeds tokens (nn/mpc_backend.h)
 };
 
 // `config_json` is the text of the client's config.json (the parties check its SHA-256 against

@@ -69,8 +69,8 @@ SessionOutcome run_session(mpc::Context& ctx, net::MessageConn& client, const Se
   const auto start = std::chrono::steady_clock::now();
   const net::Traffic before = ctx.link().total();
   client.send(encode_accept(), timeout);
-  mpc::NetClientChannel channel(client, ctx.link(), timeout, uint64_t(r.prompt_tokens));
-  MpcBackend be(ctx, m.weights, channel);
+  mpc::NetClientChannel channel(client, ctx.link(), timeout, max_input_elements(r, m.config));
+  MpcBackend be(ctx, m.weights, channel, r.token_input);
   Gpt2<MpcBackend> model(be, m.config);
   GenerateOptions opt;
   opt.max_new_tokens = r.max_new_tokens;

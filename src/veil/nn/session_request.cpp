@@ -1,6 +1,7 @@
 #include "veil/nn/session_request.h"
 
 #include <bit>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -31,6 +32,7 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
                       r.config_sha256,
                       to_le<4>(uint64_t(r.prompt_tokens)),
                       to_le<4>(uint64_t(r.max_new_tokens)),
+                      to_le<4>(r.token_input == TokenInput::client_onehot ? 1 : 0),
                       {},
                       to_le<8>(std::bit_cast<uint64_t>(r.sampling.temperature)),
                       to_le<8>(uint64_t(r.sampling.top_k))};
@@ -61,10 +63,18 @@ SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const 
   r.max_new_tokens = int64_t(from_le(w.max_new_tokens_le));
   r.sampling.temperature = std::bit_cast<double>(from_le(w.temperature_le));
   r.sampling.top_k = int64_t(from_le(w.top_k_le));
+  const uint64_t input = from_le(w.token_input_le);
+  if (input > 1) throw std::runtime_error(from + " asks for token input mode " + std::to_string(input) + ", unknown here");
+  r.token_input = input == 1 ? TokenInput::client_onehot : TokenInput::secret_ids;
   return r;
 }
 
 Sha256 request_fingerprint(const SessionRequest& r) { return sha256(encode_request(r, 0)); }
+
+uint64_t max_input_elements(const SessionRequest& r, const model::Gpt2Config& config) {
+  const uint64_t t = uint64_t(std::max<int64_t>(r.prompt_tokens, 1));
+  return r.token_input == TokenInput::client_onehot ? t * uint64_t(config.vocab_size) : t;
+}
 
 std::string check_request(const SessionRequest& r, const model::Gpt2Config& config, const Sha256& config_sha256) {
   if (r.config_sha256 != config_sha256)

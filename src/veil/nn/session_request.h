@@ -9,7 +9,7 @@
 //                       sampled step but the last the client's token ('I').
 //
 // The request carries only public parameters: the prompt's length (not its tokens), the number of
-// steps, the sampling settings (the client samples; parties need them to know whether they
+// steps, how the client feeds tokens (ids or one-hot rows), the sampling settings (the client samples; parties need them to know whether they
 // open logits or a token) and the SHA-256 of the client's config.json, which must be the model the
 // party serves. session_id is random: two clients that reach different parties at the same time
 // make different requests. Before accepting, each party sends SHA-256(request with party = 0)
@@ -24,6 +24,7 @@
 #include "veil/core/digest.h"
 #include "veil/model/hf_config.h"
 #include "veil/nn/generate.h"
+#include "veil/nn/mpc_backend.h"
 
 namespace veil::nn {
 
@@ -38,7 +39,8 @@ struct RequestWire {
   std::array<uint8_t, 32> config_sha256;  // of the client's config.json
   std::array<uint8_t, 4> prompt_tokens_le;
   std::array<uint8_t, 4> max_new_tokens_le;
-  std::array<uint8_t, 8> reserved;        // zero
+  std::array<uint8_t, 4> token_input_le;  // 0: token ids, 1: one-hot rows (nn/mpc_backend.h TokenInput)
+  std::array<uint8_t, 4> reserved;        // zero
   std::array<uint8_t, 8> temperature_le;  // IEEE-754 double bits
   std::array<uint8_t, 8> top_k_le;
 };
@@ -50,6 +52,7 @@ struct SessionRequest {
   int64_t prompt_tokens = 0;
   int64_t max_new_tokens = 0;
   SamplingOptions sampling;  // seed stays 0: only the client knows it
+  TokenInput token_input = TokenInput::client_onehot;  // one-hot rows are vocab_size wide
 };
 
 std::vector<uint8_t> encode_request(const SessionRequest& r, int party);
@@ -58,6 +61,9 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party);
 SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const std::string& from);
 // What the parties compare: SHA-256 of the request addressed to party 0.
 Sha256 request_fingerprint(const SessionRequest& r);
+
+// The most ring elements one client input of session `r` may hold (the prompt's).
+uint64_t max_input_elements(const SessionRequest& r, const model::Gpt2Config& config);
 
 // "" when the party serving `config` (whose config.json hashes to config_sha256) can run `r`,
 // otherwise why not, for the client.

@@ -1,6 +1,5 @@
 #include "veil/fxp/exp.h"
 
-#include <cmath>
 #include <stdexcept>
 
 #include "veil/core/fixed_point.h"
@@ -8,20 +7,49 @@
 #include "veil/fxp/poly.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
+#include "veil/mpc/narrow.h"
 
 namespace veil::fxp {
 namespace {
 
-struct ExpParams {
-  int fint;     // internal fraction bits F'
-  int degree;   // Taylor degree of the base
-  int squares;  // t = x / 2^squares
-};
-// Chosen so every internal product stays below 2^(k−2): FM64 |t^8| ≤ 1.75^8 < 2^7, 2·26 + 7 < 62;
-// FM32 |t| ≤ 0.875, 2·14 < 30.
-template <class T> constexpr ExpParams exp_params() {
-  return sizeof(T) == 8 ? ExpParams{26, 8, 3} : ExpParams{14, 4, 4};
+// FM64: q(τ) ≈ e^(τ − 0.875), relative minimax of degree 6 on [−0.89, 0.89] (error 1.33e−6).
+constexpr double kQ64[7] = {0.41686242454634903, 0.41686560279657758, 0.20842196060804713, 0.069435988330035489,
+                            0.017396833790182503, 0.0035847486824533989, 0.00056489410249805326};
+// FM32: e^t on [−0.885, 0.01], relative minimax of degree 4 (error 9.3e−6).
+constexpr double kQ32[5] = {0.99999486, 0.99961436, 0.49652187, 0.15562369, 0.02667688};
+
+constexpr int kSignFracBits = 6;  // resolution of the FM64 clip test: 1/64
+
+template <class T> std::vector<T> coef(double c, int bits) { return {fxp_encode<T>(c, bits)}; }
+
+// e^(x/8) at 26 fraction bits (FM64, F ≤ 21).
+template <class T> AShare<T> base_fm64(Context& ctx, const AShare<T>& x, int F) {
+  constexpr int Ft = 21, F3 = 18, Fb = 42, Fq = 60, Fv = 26;
+  // τ = x/8 + 0.875 at Ft bits: x's encoding read with 3 more fraction bits, shifted to Ft.
+  AShare<T> tau = mpc::add_ap(ctx, mpc::shl_a(x, Ft - 3 - F), coef<T>(0.875, Ft));
+  AShare<T> tau2 = mpc::mul_aa_trunc(ctx, tau, tau, Ft);             // at Ft
+  AShare<T> tau3 = mpc::mul_aa_trunc(ctx, tau2, tau, 2 * Ft - F3);  // at F3
+  // q = A + τ³·B, B = q3 + q4·τ + q5·τ² + q6·τ³ at Fb, A = q0 + q1·τ + q2·τ² at Fq = F3 + Fb.
+  AShare<T> b = mpc::add_aa(mpc::add_aa(mpc::mul_ap(tau, coef<T>(kQ64[4], Fb - Ft)), mpc::mul_ap(tau2, coef<T>(kQ64[5], Fb - Ft))),
+                            mpc::mul_ap(tau3, coef<T>(kQ64[6], Fb - F3)));
+  b = mpc::add_ap(ctx, b, coef<T>(kQ64[3], Fb));
+  AShare<T> q = mpc::mul_aa(ctx, tau3, b);  // at Fq
+  q = mpc::add_aa(q, mpc::add_aa(mpc::mul_ap(tau, coef<T>(kQ64[1], Fq - Ft)), mpc::mul_ap(tau2, coef<T>(kQ64[2], Fq - Ft))));
+  q = mpc::add_ap(ctx, q, coef<T>(kQ64[0], Fq));
+  return mpc::trunc_a(ctx, q, Fq - Fv);
+}
+
+// e^(x/16) at 14 fraction bits (FM32, F ≤ 10).
+template <class T> AShare<T> base_fm32(Context& ctx, const AShare<T>& x, int F) {
+  constexpr int Ft = 14, Fc = 14;
+  AShare<T> t = mpc::shl_a(x, Ft - 4 - F);  // x/16 at Ft
+  std::vector<AShare<T>> pw = powers(ctx, t, 4, Ft);
+  AShare<T> acc = mpc::mul_ap(t, coef<T>(kQ32[1], Fc));
+  for (int j = 2; j <= 4; ++j) acc = mpc::add_aa(acc, mpc::mul_ap(pw[size_t(j)], coef<T>(kQ32[j], Fc)));
+  acc = mpc::add_ap(ctx, acc, coef<T>(kQ32[0], Ft + Fc));
+  return mpc::trunc_a(ctx, acc, Fc);
 }
 
 }  // namespace
@@ -29,33 +57,22 @@ template <class T> constexpr ExpParams exp_params() {
 template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x) {
   net::Link::Scope scope(ctx.link(), "f_exp");
   const int F = frac_bits<T>(ctx);
-  const ExpParams p = exp_params<T>();
-  const int shift = p.fint - F - p.squares;
-  if (shift < 0)
-    throw std::invalid_argument("f_exp: frac_bits " + std::to_string(F) + " too large for this ring (at most " +
-                                std::to_string(p.fint - p.squares) + ")");
+  const bool wide = sizeof(T) == 8;
+  const int Fv = wide ? 26 : 14, squares = wide ? 3 : 4;
+  if (F > (wide ? 21 : 10))
+    throw std::invalid_argument("f_exp: frac_bits " + std::to_string(F) + " too large for this ring");
 
-  // keep = 1 − [x < −14], an integer 0/1.
-  AShare<T> clipped = mpc::ltz_a(ctx, add_fp(ctx, x, 14.0));
-  AShare<T> keep = mpc::add_ap(ctx, mpc::neg_a(clipped), std::vector<T>{T(1)});
+  // keep = ¬[x < −14], a boolean bit.
+  AShare<T> shifted = add_fp(ctx, x, 14.0);
+  mpc::BShare<T> below;
+  if constexpr (sizeof(T) == 8) below = mpc::ltz_window_b(ctx, shifted, std::max(0, F - kSignFracBits), 32);
+  else below = mpc::msb_a(ctx, shifted);
+  mpc::BShare<T> keep = mpc::not_b(ctx, below);
 
-  // t = x / 2^squares held with F' fraction bits.
-  AShare<T> t = mpc::shl_a(x, shift);
-  std::vector<AShare<T>> pw = powers(ctx, t, p.degree, p.fint);
-  // Σ_j t^j / j!, terms at 2F' fraction bits (F' on t^j times F' on the coefficient).
-  AShare<T> acc = mpc::mul_ap(pw[1], std::vector<T>{T(1) << p.fint});
-  double fact = 1;
-  for (int j = 2; j <= p.degree; ++j) {
-    fact *= j;
-    acc = mpc::add_aa(acc, mpc::mul_ap(pw[size_t(j)], std::vector<T>{fxp_encode<T>(1.0 / fact, p.fint)}));
-  }
-  acc = mpc::add_ap(ctx, acc, std::vector<T>{T(1) << (2 * p.fint)});
-  AShare<T> v = mpc::trunc_a(ctx, acc, p.fint);
-  for (int i = 0; i < p.squares; ++i) {
-    const bool last = i + 1 == p.squares;
-    v = mpc::trunc_a(ctx, mpc::mul_aa(ctx, v, v), last ? 2 * p.fint - F : p.fint);
-  }
-  return mpc::mul_aa(ctx, keep, v);
+  AShare<T> v = wide ? base_fm64(ctx, x, F) : base_fm32(ctx, x, F);
+  for (int i = 0; i + 1 < squares; ++i) v = mpc::mul_aa_trunc(ctx, v, v, Fv);
+  AShare<T> sq = mpc::mul_aa(ctx, v, v);  // at 2·Fv
+  return mpc::mac_ba<T>(ctx, nullptr, {{&keep, &sq}}, 2 * Fv - F);
 }
 
 #define X(T) template AShare<T> f_exp(Context&, const AShare<T>&);

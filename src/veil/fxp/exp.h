@@ -11,23 +11,26 @@ using mpc::Context;
 // y ≈ e^x for x ≤ 0; y = 0 where x < −14 (PUMA, arXiv:2307.12533: e^−14 < 2^−18 is below the
 // FM64 quantum).
 //
-// Algorithm: the clip indicator [x < −14] comes from one ltz_a; independently, x is moved to a
-// wider internal precision F' and scaled, t = x / 2^s (both by one local shift); the base
-// e^t ≈ Σ_{j≤d} t^j / j! is a Taylor polynomial (powers in ceil(log2 d) batched levels, one
-// truncation for the sum), then s squarings give e^x = (e^t)^(2^s); the last squaring truncates
-// straight to F, and the clip is one integer 0/1 product (no truncation). PUMA's
-// (1 + x/2^n)^(2^n) has relative error ≈ x²/2^(n+1) (0.4 at x = −14 for n = 8), too coarse.
-//   FM64: F' = 26, d = 8, s = 3 (t ∈ [−1.75, 0]; Taylor error ≤ 2^3·|t|^9/9! relative).
-//   FM32: F' = 14, d = 4, s = 4.
+// Algorithm: e^x = (e^t)^(2^s) with t = x/2^s, a free reinterpretation of x's encoding.
+//   FM64 (s = 3, t ∈ [−1.75, 0]): e^t = q(τ), τ = t + 0.875, q the degree-6 relative-minimax fit
+//   on [−0.89, 0.89] (relative error 1.3e−6), by Paterson–Stockmeyer: τ² and τ³ by mul_aa_trunc,
+//   q = A(τ, τ²) + τ³·B(τ, τ², τ³) with one untruncated product and one trunc_a; the scales (τ at
+//   21 bits, τ² at 21, τ³ at 18, B at 42, q at 60) keep every coefficient to ≥ 20 bits inside the
+//   64-bit ring.
+//   FM32 (s = 4, t ∈ [−0.875, 0]): degree-4 minimax from truncated powers at 14 bits.
+// Then s − 1 squarings by mul_aa_trunc, the last squaring untruncated, and one mac_ba
+// (mpc/dealt.h) multiplies by the keep bit ¬[x < −14] and truncates to F in the same kernel.
+// The clip test is a 32-bit window of x + 14 at 6 fraction bits on FM64 (inputs within 1/64 of
+// −14 may come out either way: both answers are within 1e−6 of e^−14) and exact msb_a on FM32.
+// PUMA's (1 + x/2^n)^(2^n) has relative error ≈ x²/2^(n+1) (0.4 at x = −14 for n = 8), too coarse.
 // Error model (measured by tests/fxp/exp_test.cpp, worst case of the truncation ±1 ulp):
 //   FM64 (F = 18): relative error ≤ 1e−3 where e^x ≥ 4e−3 (x ≥ −5.5) and absolute error
 //   ≤ 4·2^−18 everywhere on [−14, 0]. A relative bound of 1e−3 cannot hold below e^x ≈ 2^−18/1e−3
 //   since the output quantum is 2^−18; the final truncation alone is worth 1 ulp = 3.8e−6.
 //   FM32 (F = 8): absolute error ≤ 3·2^−8 on [−14, 0].
-//   Measured: FM64 max relative 8.2e−4 (e^x ≥ 4e−3), max absolute 3.7e−6 (0.98 ulp); FM32 max
-//   absolute 4.1e−3 (1.04 ulp).
-// Input: x ≤ 0 (any magnitude that does not wrap x + 14; values below −14 give exactly 0).
-// Rounds: ltz_a (3 + log2 k) + 3·ceil(log2 d) + 2 + 3·s + 1: 30 on FM64, 29 on FM32.
+// Input: x ≤ 0, slightly positive values (≤ 0.1) are fine; FM64 |x| < 2^24 (the window's range),
+// values below −14 give exactly 0.
+// Rounds: FM64 7 (clip) + 3 + 3 + 1 + 2 + 2·3 + 1 + 3 = 26; FM32 7 + 3·2 + 2 + 3·3 + 1 + 3 = 28.
 template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x);
 
 }  // namespace veil::fxp

@@ -3,15 +3,16 @@
 #include "veil/core/fixed_point.h"
 #include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::fxp {
 
 template <class T> AShare<T> mul_ff(Context& ctx, const AShare<T>& x, const AShare<T>& y) {
-  return mpc::trunc_a(ctx, mpc::mul_aa(ctx, x, y), frac_bits<T>(ctx));
+  return mpc::mul_aa_trunc(ctx, x, y, frac_bits<T>(ctx));
 }
 template <class T> mpc::Cost cost_mul_ff(int64_t n) {
-  return mpc::cost_mul_aa<T>(n) + mpc::cost_trunc_a<T>(n);
+  return mpc::cost_mul_aa_trunc<T>(n, RingTraits<ring_of<T>::value>::default_frac_bits);
 }
 
 template <class T> AShare<T> square_f(Context& ctx, const AShare<T>& x) { return mul_ff(ctx, x, x); }

@@ -15,9 +15,9 @@ using mpc::Context;
 
 template <class T> int frac_bits(const Context& ctx) { return ctx.config().frac_bits<T>(); }
 
-// z ≈ x · y (fixed point): mul_aa, then trunc_a by F.
+// z ≈ x · y (fixed point): mul_aa_trunc by F (mpc/dealt.h: the product and truncation fused).
 // Range: |x · y| < 2^(k−2−2F) (FM64: 2^26, FM32: 2^14). Error: z = ⌊x·y·2^F⌋/2^F + e·2^−F with
-// e ∈ {0, 1}, so |z − x·y| < 2^−F. Cost: 3 rounds; each party sends 3n elements.
+// e ∈ {0, 1}, so |z − x·y| < 2^−F. Cost: 3 rounds; FM64 40.25 bytes per element over all parties.
 template <class T> AShare<T> mul_ff(Context& ctx, const AShare<T>& x, const AShare<T>& y);
 template <class T> mpc::Cost cost_mul_ff(int64_t n);
 

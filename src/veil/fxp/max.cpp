@@ -5,6 +5,8 @@
 #include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/dealt.h"
+#include "veil/mpc/narrow.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::fxp {
@@ -15,16 +17,25 @@ struct Level {
 };
 
 template <class T> struct Tree {
-  AShare<T> value;              // (rows)
-  AShare<T> index;              // (rows), when tracked
-  std::vector<Level> levels;    // bottom-up
-  std::vector<AShare<T>> bits;  // per level: [a < b] for each pair, (rows · pairs)
+  AShare<T> value;                   // (rows)
+  AShare<T> index;                   // (rows), when tracked
+  std::vector<Level> levels;         // bottom-up
+  std::vector<AShare<T>> bits;       // per level: [a < b] for each pair, (rows · pairs), 0/1
 };
+
+// [a < b] = [a − b < 0] as a boolean bit: exact on the whole ring, or (FM64, fuzzy_bits > 0) on
+// the 32-bit window above the low fuzzy_bits bits.
+template <class T> mpc::BShare<T> less_bits(Context& ctx, const AShare<T>& a, const AShare<T>& b, int fuzzy_bits) {
+  if constexpr (sizeof(T) == 8)
+    if (fuzzy_bits > 0) return mpc::ltz_window_b(ctx, mpc::sub_aa(a, b), fuzzy_bits, 32);
+  return mpc::msb_a(ctx, mpc::sub_aa(a, b));
+}
 
 // The tournament over rows of `n` entries. `track_index` carries indices along with the values
 // (argmax); `keep_bits` keeps each level's comparison bits (top-k).
 template <class T>
-Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bool track_index, bool keep_bits) {
+Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bool track_index, bool keep_bits,
+                   int fuzzy_bits = 0) {
   Tree<T> t;
   AShare<T> cur = mpc::reshape(x, {rows * n});
   AShare<T> idx;
@@ -47,7 +58,7 @@ Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bo
     }
     const Shape ps{rows * pairs};
     AShare<T> a = mpc::gather(cur, ia, ps), b = mpc::gather(cur, ib, ps);
-    AShare<T> c = mpc::ltz_a(ctx, mpc::sub_aa(a, b));  // [a < b], integer 0/1
+    mpc::BShare<T> c = less_bits(ctx, a, b, fuzzy_bits);  // [a < b], boolean
     AShare<T> d = mpc::sub_aa(b, a);
     auto next = [&](const AShare<T>& winners, const AShare<T>& from) {
       if (!odd) return winners;
@@ -57,17 +68,23 @@ Tree<T> tournament(Context& ctx, const AShare<T>& x, int64_t rows, int64_t n, bo
     if (track_index) {
       AShare<T> ai = mpc::gather(idx, ia, ps), bi = mpc::gather(idx, ib, ps);
       AShare<T> di = mpc::sub_aa(bi, ai);
-      AShare<T> prod = mpc::mul_aa(ctx, mpc::concat<T>({&c, &c}), mpc::concat<T>({&d, &di}));
-      AShare<T> win = mpc::add_aa(a, mpc::slice(prod, 0, a.size(), ps));
-      AShare<T> win_idx = mpc::add_aa(ai, mpc::slice(prod, a.size(), a.size(), ps));
+      // winner = a + c·(b − a) for the value and the index in one mac_ba
+      const AShare<T> both = mpc::concat<T>({&a, &ai}), diffs = mpc::concat<T>({&d, &di});
+      const mpc::BShare<T> cc = mpc::concat_b<T>({&c, &c});
+      AShare<T> sel = mpc::mac_ba<T>(ctx, &both, {{&cc, &diffs}}, 0);
+      AShare<T> win = mpc::slice(sel, 0, a.size(), ps);
+      AShare<T> win_idx = mpc::slice(sel, a.size(), a.size(), ps);
       AShare<T> nxt = next(win, cur);
       idx = next(win_idx, idx);
       cur = std::move(nxt);
+    } else if (keep_bits) {  // top-k reuses the bits: inject them once (1 round, as mul_ba's extra one)
+      AShare<T> ca = mpc::bit2a(ctx, c);
+      cur = next(mpc::add_aa(a, mpc::mul_aa(ctx, ca, d)), cur);
+      t.bits.push_back(std::move(ca));
     } else {
-      cur = next(mpc::add_aa(a, mpc::mul_aa(ctx, c, d)), cur);
+      cur = next(mpc::mac_ba<T>(ctx, &a, {{&c, &d}}, 0), cur);
     }
     t.levels.push_back({w, pairs});
-    if (keep_bits) t.bits.push_back(std::move(c));
     w = nw;
   }
   t.value = std::move(cur);
@@ -105,10 +122,10 @@ int64_t rows_of(const Shape& s, size_t size) {
 
 }  // namespace
 
-template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x) {
+template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x, int fuzzy_bits) {
   net::Link::Scope scope(ctx.link(), "max_last");
   const int64_t rows = rows_of(x.shape, x.size()), n = mpc::last_dim(x.shape);
-  return mpc::reshape(tournament(ctx, x, rows, n, false, false).value, mpc::drop_last(x.shape));
+  return mpc::reshape(tournament(ctx, x, rows, n, false, false, fuzzy_bits).value, mpc::drop_last(x.shape));
 }
 
 template <class T> std::pair<AShare<T>, AShare<T>> argmax_last(Context& ctx, const AShare<T>& x) {
@@ -149,7 +166,7 @@ template <class T> std::pair<AShare<T>, AShare<T>> topk_last(Context& ctx, const
 }
 
 #define X(T)                                                                        \
-  template AShare<T> max_last(Context&, const AShare<T>&);                          \
+  template AShare<T> max_last(Context&, const AShare<T>&, int);                     \
   template std::pair<AShare<T>, AShare<T>> argmax_last(Context&, const AShare<T>&); \
   template std::pair<AShare<T>, AShare<T>> topk_last(Context&, const AShare<T>&, int);
 VEIL_FOR_RINGS(X)

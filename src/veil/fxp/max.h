@@ -12,15 +12,19 @@ using mpc::Context;
 
 // Row maxima of x (..., N) -> (...). Works on any ring values (fixed point or integer).
 // Algorithm: a log-depth tournament (as in SPU's hal::max tree reduction): at each level all
-// pairs of all rows are compared with ONE ltz_a on a − b, and the winner is a + c·(b − a) in ONE
-// mul_aa (c is an integer 0/1: no truncation); an odd element is carried to the next level.
+// pairs of all rows are compared with ONE comparison on a − b (msb_a, mpc/carry_tree.h, a boolean
+// bit c), and the winner a + c·(b − a) comes from ONE mac_ba (mpc/dealt.h: the bit multiplies the
+// difference without being injected first); an odd element is carried to the next level.
 // Exact when no difference wraps (|a − b| < 2^(k−1)). Ties keep the lower index.
-// Rounds: ceil(log2 N)·(ltz_a + 1): 70 for N = 128 on FM64.
-template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x);
+// fuzzy_bits > 0 (FM64 only): the comparisons read the 32-bit window of a − b above its low
+// fuzzy_bits bits (mpc/narrow.h): pairs closer than 2^fuzzy_bits may pick either, so the result
+// is within (levels)·2^fuzzy_bits of the maximum; differences must stay below 2^(fuzzy_bits + 30).
+// Rounds: ceil(log2 N)·(msb 7 or 8 + 2): 63 for N = 128 on FM64 with fuzzy_bits, 70 exact.
+template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x, int fuzzy_bits = 0);
 
 // (values, indices) of the row maxima; the index is an arithmetic share of an integer (not fixed
 // point). Same tree, the value and index selections share one mul_aa per level. Ties keep the
-// lower index. Rounds: as max_last; bytes per level: ltz_a on m pairs + 2m products.
+// lower index. Rounds: as max_last (exact); bytes per level: msb_a on m pairs + a 2m-element mac_ba.
 template <class T> std::pair<AShare<T>, AShare<T>> argmax_last(Context& ctx, const AShare<T>& x);
 
 // (values (..., k), indices (..., k)) of the k largest entries of each row, in descending order.
@@ -32,7 +36,8 @@ template <class T> std::pair<AShare<T>, AShare<T>> argmax_last(Context& ctx, con
 // element); the one-hot costs N products per row.
 // Input: ring values with |x| < 2^(k−3) (L = −2^(k−3) as a ring value, so x − L does not wrap).
 // Exact.
-// Rounds: k·ceil(log2 N)·(ltz_a + 2) + k − 1: 267 for k = 4, N = 37 on FM64.
+// The comparison bits are injected (bit2a) once, since the one-hot pass reuses them.
+// Rounds: k·ceil(log2 N)·(msb_a + 1 + 1 + 1) + k − 1: 267 for k = 4, N = 37 on FM64.
 template <class T> std::pair<AShare<T>, AShare<T>> topk_last(Context& ctx, const AShare<T>& x, int k);
 
 }  // namespace veil::fxp

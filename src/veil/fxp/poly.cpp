@@ -2,6 +2,7 @@
 
 #include "veil/mpc/layout.h"
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::fxp {
@@ -13,7 +14,7 @@ template <class T> std::vector<AShare<T>> powers(Context& ctx, const AShare<T>& 
     const int hi = std::min(deg, 2 * half);
     std::vector<const AShare<T>*> lhs, rhs;
     for (int j = half + 1; j <= hi; ++j) lhs.push_back(&pw[size_t(half)]), rhs.push_back(&pw[size_t(j - half)]);
-    AShare<T> prod = mpc::trunc_a(ctx, mpc::mul_aa(ctx, mpc::concat(lhs), mpc::concat(rhs)), fbits);
+    AShare<T> prod = mpc::mul_aa_trunc(ctx, mpc::concat(lhs), mpc::concat(rhs), fbits);
     for (int j = half + 1; j <= hi; ++j)
       pw[size_t(j)] = mpc::slice(prod, size_t(j - half - 1) * t.size(), t.size(), t.shape);
   }

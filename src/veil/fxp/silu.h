@@ -17,13 +17,13 @@ using mpc::Context;
 // Input: any x (|x| < 2^(k−3−F)). Error model: |error| ≤ ~5e−5 on FM64 (e^−|x| ≤ 4 ulp absolute,
 // one truncation of the product), ≤ ~3·2^−8 on FM32.
 // Measured: max abs error 1.8e−5 (FM64), 7.1e−3 (FM32) on [−16, 16] plus ±200.
-// Rounds: ltz_a + 1 + f_exp + 2 + 12 + 3: 57 on FM64, 55 on FM32.
+// Rounds: ltz_a + 1 + f_exp + 2 + 12 + 3: 53 on FM64, 54 on FM32.
 template <class T> AShare<T> f_sigmoid(Context& ctx, const AShare<T>& x);
 
 // y ≈ SiLU(x) = x · sigmoid(x) (SiLU/swish, Ramachandran et al. 2017; used by LLaMA-family MLPs).
 // One mul_ff after f_sigmoid. Error model: |error| ≤ |x|·ε_sigmoid + 2^−F. Measured
 // (tests/fxp/activation_test.cpp, [−16, 16] plus ±200): max |error|/max(1, |x|) 1.9e−5 on FM64,
-// 6.6e−3 on FM32. Rounds: f_sigmoid + 3 (60 on FM64).
+// 6.6e−3 on FM32. Rounds: f_sigmoid + 3 (56 on FM64).
 template <class T> AShare<T> f_silu(Context& ctx, const AShare<T>& x);
 
 }  // namespace veil::fxp

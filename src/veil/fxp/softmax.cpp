@@ -21,7 +21,9 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
     if (x.shape.size() < 2) throw std::invalid_argument("f_softmax: a causal mask needs (..., Tq, Tk) scores");
     const int64_t tq = x.shape[x.shape.size() - 2], tk = n;
     std::vector<T> keep(x.size()), low(x.size());
-    const T neg = T(T(0) - (T(1) << (ring_bits<T> - 4)));  // −2^(k−4) as a ring value
+    // A very negative public value: −2^(k−4) on FM32; on FM64 −2^40 (−2^22 in value at F = 18),
+    // inside the range of the 32-bit window comparisons of the max and the clip of exp.
+    const T neg = T(T(0) - (T(1) << (sizeof(T) == 8 ? 40 : ring_bits<T> - 4)));
     for (size_t e = 0; e < x.size(); ++e) {
       const int64_t j = int64_t(e) % tk, i = (int64_t(e) / tk) % tq;
       const bool masked = j > i + (tk - tq);
@@ -30,7 +32,9 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
     }
     xm = mpc::add_ap(ctx, mpc::mul_ap(x, keep), low);
   }
-  AShare<T> m = max_last(ctx, xm);
+  // FM64: comparisons at 1/64 resolution (the max may be up to 7/64 low: exp takes x − m ≤ 0.11).
+  const int fuzzy = sizeof(T) == 8 ? std::max(0, frac_bits<T>(ctx) - 6) : 0;
+  AShare<T> m = max_last(ctx, xm, fuzzy);
   AShare<T> e = f_exp(ctx, mpc::sub_aa(xm, mpc::repeat_each(m, n, x.shape)));
   AShare<T> r = f_reciprocal(ctx, mpc::sum_rows(e, n));
   return mul_ff(ctx, e, mpc::repeat_each(r, n, x.shape));

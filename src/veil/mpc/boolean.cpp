@@ -65,6 +65,19 @@ template <class T> BShare<T> and_bp(const BShare<T>& x, T mask) {
   return z;
 }
 
+template <class T> BShare<T> concat_b(const std::vector<const BShare<T>*>& parts) {
+  size_t total = 0;
+  int nbits = 0;
+  for (const auto* p : parts) total += p->size(), nbits = std::max(nbits, p->nbits);
+  BShare<T> c({int64_t(total)}, nbits);
+  size_t at = 0;
+  for (const auto* p : parts) {
+    std::copy(p->s0.begin(), p->s0.end(), c.s0.begin() + long(at));
+    std::copy(p->s1.begin(), p->s1.end(), c.s1.begin() + long(at));
+    at += p->size();
+  }
+  return c;
+}
 template <class T> BShare<T> slice_b(const BShare<T>& x, size_t off, size_t n, Shape shape) {
   if (off + n > x.size()) throw std::invalid_argument("slice_b: range out of bounds");
   if (numel(shape) != int64_t(n)) throw std::invalid_argument("slice_b: shape does not match the length");
@@ -322,6 +335,7 @@ template <class T> Cost cost_select_a(int64_t n) { return cost_mul_aa<T>(n); }
   template BShare<T> shl_b(const BShare<T>&, int);                                            \
   template BShare<T> and_bp(const BShare<T>&, T);                                             \
   template BShare<T> slice_b(const BShare<T>&, size_t, size_t, Shape);                        \
+  template BShare<T> concat_b(const std::vector<const BShare<T>*>&);                          \
   template BShare<T> and_bb(Context&, const BShare<T>&, const BShare<T>&);                    \
   template Cost cost_and_bb<T>(int64_t);                                                      \
   template BShare<T> a2b(Context&, const AShare<T>&);                                         \

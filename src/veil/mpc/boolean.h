@@ -14,6 +14,8 @@ template <class T> BShare<T> shr_b(const BShare<T>& x, int bits);            // 
 template <class T> BShare<T> shl_b(const BShare<T>& x, int bits);
 template <class T> BShare<T> and_bp(const BShare<T>& x, T mask);             // x & mask (public)
 
+// Flat concatenation of boolean sharings (local).
+template <class T> BShare<T> concat_b(const std::vector<const BShare<T>*>& parts);
 // Elements [off, off + n) of a boolean sharing, with the given shape (local).
 template <class T> BShare<T> slice_b(const BShare<T>& x, size_t off, size_t n, Shape shape);
 

@@ -117,7 +117,7 @@ void register_party(CLI::App& app) {
   cmd->add_option("--cert", a->tls.cert, "This party's certificate (PEM, CN veil-party-<id>), from `veil certs`")
       ->check(CLI::ExistingFile);
   cmd->add_option("--key", a->tls.key, "This party's private key (PEM)")->check(CLI::ExistingFile);
-  cmd->add_option("--ca", a->tls.ca, "The CA certificate that signed all three parties' certificates")
+  cmd->add_option("--ca", a->tls.ca, "The CA certificate that signed all three parties' certificates (and, with --serve, the client's)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--insecure", a->insecure,
                 "Plaintext TCP without authentication, for loopback experiments only (refused for other hosts)");
@@ -126,7 +126,7 @@ void register_party(CLI::App& app) {
                   "the client) before giving up")
       ->check(CLI::Range(1, 86400000))
       ->capture_default_str();
-  cmd->add_option("--max-frame-mib", a->max_frame_mib, "Largest message accepted from a peer, in MiB")
+  cmd->add_option("--max-frame-mib", a->max_frame_mib, "Largest message accepted from a peer (with --serve, also from the client), in MiB")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--job", a->job,
@@ -145,7 +145,15 @@ void register_party(CLI::App& app) {
                 "that fails (client gone, bad request) is logged and the party keeps serving");
   cmd->add_option("--client-listen", a->client_listen,
                   "With --serve: host:port where clients connect (TLS; the client certificate must be signed by --ca "
-                  "and name veil-client)");
+                  "and name veil-client)")
+      ->check([](const std::string& s) {
+        try {
+          net::parse_endpoint(s);
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      });
   cmd->add_option("--bundle", a->bundle, "With --serve: this party's share bundle, party-<id>.bundle from `veil share-model`")
       ->check(CLI::ExistingFile);
   cmd->add_option("--bundle-key", a->bundle_key,

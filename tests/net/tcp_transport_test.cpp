@@ -143,6 +143,21 @@ TEST_P(TcpTransportTest, CloseWakesAWaitingReceiver) {
   EXPECT_CONTAINS(err, "party 1: link closed locally");
 }
 
+// An idle party learns that a peer went away without sending or waiting (what a serving party
+// checks between sessions), and the link names the peer.
+TEST_P(TcpTransportTest, FailureIsVisibleWhileIdle) {
+  Connected c = connect();
+  ASSERT_TRUE(c.transports[0] && c.transports[1] && c.transports[2]);
+  EXPECT_EQ(c.transports[0]->failure(2), "");
+  Link link(0, std::move(c.transports[0]));
+  EXPECT_EQ(link.failure(), "");
+  c.transports[2]->close();
+  c.transports[2].reset();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (link.failure().empty() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  EXPECT_CONTAINS(link.failure(), "party 0: party 2 disconnected");
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, TcpTransportTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Tls" : "Plaintext"; });
 

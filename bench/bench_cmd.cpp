@@ -1,5 +1,6 @@
 // `veil bench ops`: the operation table of docs/BENCHMARKS.md; `veil bench costs`: the declared
-// cost table of docs/PROTOCOLS.md; `veil bench gemm`: the local ring GEMM against a naive loop.
+// cost table of docs/PROTOCOLS.md; `veil bench gemm`: the local ring GEMM against a naive loop;
+// `veil bench kernels`: the per-kernel breakdown of a GeLU, a softmax and a LayerNorm block.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -7,6 +8,7 @@
 
 #include "cost_table.h"
 #include "gemm_bench.h"
+#include "kernel_breakdown.h"
 #include "model_bench.h"
 #include "net_model.h"
 #include "ops_cases.h"
@@ -99,6 +101,10 @@ void register_bench(CLI::App& app) {
       ->check(CLI::IsMember({"onehot", "ids"}))
       ->capture_default_str();
   model->callback([mo] { bench::run_model_bench(*mo); });
+
+  auto* kernels = bench->add_subcommand("kernels", "Bytes and rounds per kernel (link tag) inside one GeLU block, "
+                                                   "one softmax block and one LayerNorm block on FM64");
+  kernels->callback([] { bench::print_kernel_breakdown(); });
 
   auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "
                                              "reference, both rings");

@@ -7,6 +7,7 @@
 
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/io.h"
 #include "veil/mpc/narrow.h"
 
@@ -29,18 +30,22 @@ void print_cost_table(int64_t n) {
       ROW("reveal_all", "each party sends one component", cost_reveal_all<uint32_t>(n), cost_reveal_all<uint64_t>(n)),
       ROW("mul_aa", "cross terms + PRF zero share, reshare", cost_mul_aa<uint32_t>(n), cost_mul_aa<uint64_t>(n)),
       ROW("matmul_aa", "n = output elements", cost_matmul_aa<uint32_t>(n), cost_matmul_aa<uint64_t>(n)),
-      ROW("trunc_a", "P2-assisted, exact ±1 ulp", cost_trunc_a<uint32_t>(n), cost_trunc_a<uint64_t>(n)),
+      ROW("trunc_a", "dealer-assisted, top-bit openings, d = F; floor + {0, 1}", cost_trunc_a<uint32_t>(n), cost_trunc_a<uint64_t>(n)),
+      ROW("mul_aa_trunc", "product and truncation in one kernel, d = F", cost_mul_aa_trunc<uint32_t>(n, 8), cost_mul_aa_trunc<uint64_t>(n, 18)),
+      ROW("mul_ba", "boolean bit × arithmetic value, dealer bit injection", cost_mul_ba<uint32_t>(n), cost_mul_ba<uint64_t>(n)),
+      ROW("mac_ba (2 terms, d = F)", "trunc(a + b1·z1 + b2·z2)", cost_mac_ba<uint32_t>(n, 2, 8), cost_mac_ba<uint64_t>(n, 2, 18)),
       ROW("and_bb", "n words", cost_and_bb<uint32_t>(n), cost_and_bb<uint64_t>(n)),
       ROW("a2b", "carry-save + Kogge–Stone", cost_a2b<uint32_t>(n), cost_a2b<uint64_t>(n)),
       ROW("bit2a", "3-party OT bit injection", cost_bit2a<uint32_t>(n), cost_bit2a<uint64_t>(n)),
       ROW("b2a", "k bit injections", cost_b2a<uint32_t>(n, 32), cost_b2a<uint64_t>(n, 64)),
-      ROW("msb_a", "= a2b", cost_msb_a<uint32_t>(n), cost_msb_a<uint64_t>(n)),
+      ROW("msb_a", "carry tree on bit planes", cost_msb_a<uint32_t>(n), cost_msb_a<uint64_t>(n)),
       ROW("ltz_a", "msb_a + bit2a", cost_ltz_a<uint32_t>(n), cost_ltz_a<uint64_t>(n)),
       ROW("lt_aa", "= ltz_a(x − y)", cost_lt_aa<uint32_t>(n), cost_lt_aa<uint64_t>(n)),
       ROW("eq_aa", "input + AND tree + bit2a", cost_eq_aa<uint32_t>(n), cost_eq_aa<uint64_t>(n)),
       ROW("select_a", "= mul_aa", cost_select_a<uint32_t>(n), cost_select_a<uint64_t>(n)),
-      ROW("ltz_a_via32 (FM64 input)", "trunc_a + 32-bit msb + bit2a into FM64; FM32 column: drop = 0", cost_ltz_a_via32(n, 0), cost_ltz_a_via32(n, 12)),
-      ROW("eq_ap_via32 (FM64 input)", "32-bit AND tree + bit2a into FM64", cost_eq_ap_via32(n), cost_eq_ap_via32(n)),
+      ROW("ltz_window_b (FM64 input, ℓ = 32)", "carry tree on a free 32-bit window of the components; both columns FM64", cost_ltz_window_b(n, 32), cost_ltz_window_b(n, 32)),
+      ROW("ltz_a_via32 (FM64 input)", "ltz_window_b + bit2a into FM64; both columns FM64", cost_ltz_a_via32(n, 0), cost_ltz_a_via32(n, 12)),
+      ROW("eq_ap_via32 (FM64 input)", "32-bit AND tree + bit2a into FM64; both columns FM64", cost_eq_ap_via32(n), cost_eq_ap_via32(n)),
   };
   std::printf("Declared costs at n = %lld elements (bytes per element in brackets).\n\n", static_cast<long long>(n));
   std::printf("| kernel | FM32 rounds | FM32 busiest party | FM32 all parties | FM64 rounds | FM64 busiest party | FM64 all parties | protocol |\n");
@@ -48,7 +53,7 @@ void print_cost_table(int64_t n) {
   for (const Row& r : rows) {
     Cost a = r.fm32(n), b = r.fm64(n);
     auto per = [n](int64_t bytes) { return double(bytes) / double(n); };
-    std::printf("| %s | %lld | %lld [%.0f] | %lld [%.0f] | %lld | %lld [%.0f] | %lld [%.0f] | %s |\n", r.kernel,
+    std::printf("| %s | %lld | %lld [%.4g] | %lld [%.4g] | %lld | %lld [%.4g] | %lld [%.4g] | %s |\n", r.kernel,
                 static_cast<long long>(a.rounds), static_cast<long long>(a.bytes_max), per(a.bytes_max),
                 static_cast<long long>(a.bytes_total), per(a.bytes_total), static_cast<long long>(b.rounds),
                 static_cast<long long>(b.bytes_max), per(b.bytes_max), static_cast<long long>(b.bytes_total),

@@ -32,7 +32,7 @@ std::array<Part, 3> parts_of(size_t n, int self) {
   return p;
 }
 
-// A message: ring elements, then bit fields packed densely.
+// A message: ring elements, then bit fields packed densely (least significant bit first).
 class MsgOut {
  public:
   template <class T> void put(T v) {
@@ -40,45 +40,64 @@ class MsgOut {
     elts_.resize(at + sizeof(T));
     std::memcpy(elts_.data() + at, &v, sizeof(T));
   }
-  void field(uint64_t v, int bits) {
-    if (bits < 64) v &= (uint64_t(1) << bits) - 1;
-    acc_ |= (unsigned __int128)v << acc_bits_;
-    acc_bits_ += bits;
-    while (acc_bits_ >= 8) fields_.push_back(uint8_t(acc_)), acc_ >>= 8, acc_bits_ -= 8;
+  template <class T> void put_all(const T* v, size_t n) {
+    const size_t at = elts_.size();
+    elts_.resize(at + n * sizeof(T));
+    std::memcpy(elts_.data() + at, v, n * sizeof(T));
   }
-  std::vector<uint8_t> bytes() const {
-    std::vector<uint8_t> out = elts_;
-    out.insert(out.end(), fields_.begin(), fields_.end());
-    if (acc_bits_ > 0) out.push_back(uint8_t(acc_));
+  void field(uint64_t v, int bits) {  // 1 ≤ bits ≤ 64
+    if (bits < 64) v &= (uint64_t(1) << bits) - 1;
+    acc_ |= v << nb_;
+    if (nb_ + bits >= 64) {
+      flush_word();
+      acc_ = nb_ ? v >> (64 - nb_) : 0;
+      nb_ = nb_ + bits - 64;
+    } else {
+      nb_ += bits;
+    }
+  }
+  // The bytes to send: elements, then the fields (the last word cut to its used bytes).
+  std::vector<uint8_t> bytes() {
+    std::vector<uint8_t> out = std::move(elts_);
+    const size_t at = out.size();
+    out.resize(at + fields_.size() * 8 + size_t((nb_ + 7) / 8));
+    if (!fields_.empty()) std::memcpy(out.data() + at, fields_.data(), fields_.size() * 8);
+    for (int b = 0; b < (nb_ + 7) / 8; ++b) out[at + fields_.size() * 8 + size_t(b)] = uint8_t(acc_ >> (8 * b));
     return out;
   }
  private:
-  std::vector<uint8_t> elts_, fields_;
-  unsigned __int128 acc_ = 0;
-  int acc_bits_ = 0;
+  void flush_word() { fields_.push_back(acc_); }
+  std::vector<uint8_t> elts_;
+  std::vector<uint64_t> fields_;
+  uint64_t acc_ = 0;
+  int nb_ = 0;
 };
 
 class MsgIn {
  public:
-  MsgIn(std::vector<uint8_t> data, size_t elt_bytes) : data_(std::move(data)), field_at_(elt_bytes) {}
+  MsgIn(std::vector<uint8_t> data, size_t elt_bytes) : data_(std::move(data)), field_at_(elt_bytes) {
+    data_.resize(data_.size() + 16);  // room for whole-word reads at the end
+  }
   template <class T> T get() {
     T v;
     std::memcpy(&v, data_.data() + elt_at_, sizeof(T));
     elt_at_ += sizeof(T);
     return v;
   }
-  uint64_t field(int bits) {
-    while (acc_bits_ < bits) acc_ |= (unsigned __int128)data_[field_at_++] << acc_bits_, acc_bits_ += 8;
-    const uint64_t v = bits < 64 ? uint64_t(acc_) & ((uint64_t(1) << bits) - 1) : uint64_t(acc_);
-    acc_ >>= bits;
-    acc_bits_ -= bits;
-    return v;
+  uint64_t field(int bits) {  // 1 ≤ bits ≤ 64
+    const size_t byte = field_at_ + bitpos_ / 8;
+    const int off = int(bitpos_ % 8);
+    uint64_t lo, hi;
+    std::memcpy(&lo, data_.data() + byte, 8);
+    std::memcpy(&hi, data_.data() + byte + 8, 8);
+    uint64_t v = off ? (lo >> off) | (hi << (64 - off)) : lo;
+    bitpos_ += size_t(bits);
+    return bits < 64 ? v & ((uint64_t(1) << bits) - 1) : v;
   }
  private:
   std::vector<uint8_t> data_;
   size_t elt_at_ = 0, field_at_;
-  unsigned __int128 acc_ = 0;
-  int acc_bits_ = 0;
+  size_t bitpos_ = 0;
 };
 
 // What each message carries: ring elements and field bits, per phase and direction.
@@ -130,7 +149,7 @@ Sizes sizes_of(const Shape3& s, int phase, size_t n, int self) {
   return z;
 }
 
-template <class T> std::vector<uint8_t> exchange(Context& ctx, const MsgOut& to_next, const MsgOut& to_prev,
+template <class T> std::vector<uint8_t> exchange(Context& ctx, MsgOut& to_next, MsgOut& to_prev,
                                                  const Sizes& sz, std::vector<uint8_t>* from_next) {
   net::Link& link = ctx.link();
   const std::vector<uint8_t> a = to_next.bytes(), b = to_prev.bytes();
@@ -227,16 +246,18 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
       if (p.role == kDealer) {
-        if (in.own_term) for (size_t i = 0; i < p.n; ++i) to_prev.put<T>((*in.own_term)[p.lo + i]);
+        if (in.own_term) to_prev.put_all<T>(in.own_term->data() + p.lo, p.n);
         for (int j = 0; j < J; ++j) {
           const BShare<T>& b = *all[size_t(j)].first;
           const AShare<T>& z = *all[size_t(j)].second;
+          std::vector<T> pairs(2 * p.n);
           for (size_t i = 0; i < p.n; ++i) {
             const size_t e = p.lo + i;
             const T r = cs.coin[size_t(j)][i];
-            to_prev.put<T>(T(r - cs.ra[size_t(j)][i]));                                  // r − ra0
-            to_prev.put<T>(T(r * T(z.s0[e] + z.s1[e]) - cs.mu[size_t(j)][i]));           // r·(z_D + z_A) − μ
+            pairs[2 * i] = T(r - cs.ra[size_t(j)][i]);                         // r − ra0
+            pairs[2 * i + 1] = T(r * T(z.s0[e] + z.s1[e]) - cs.mu[size_t(j)][i]);  // r·(z_D + z_A) − μ
           }
+          to_prev.put_all<T>(pairs.data(), pairs.size());
         }
         for (int j = 0; j < J; ++j) {
           const BShare<T>& b = *all[size_t(j)].first;
@@ -287,7 +308,7 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
         for (size_t i = 0; i < p.n; ++i) cs.m_share[i] = T(from_d.field(d + 1)), cs.h_share[i] = T(from_d.field(d + 1));
       }
       // v += Σ_j c·z_2of2 + (1 − 2c)·(r·z)_2of2 (post terms into `post`)
-      cs.post.assign(p.n, T(0));
+      if (J > J_pre) cs.post.assign(p.n, T(0));
       for (int j = 0; j < J; ++j) {
         const AShare<T>& z = *all[size_t(j)].second;
         for (size_t i = 0; i < p.n; ++i) {
@@ -374,7 +395,8 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       ChunkState<T>& cs = st[size_t(c)];
       if (p.role == kDealer) continue;
       MsgOut& o = p.role == kA ? to_next : to_prev;
-      for (size_t i = 0; i < p.n; ++i) o.put<T>(T(cs.y[i] - cs.y_mask[i]));
+      for (size_t i = 0; i < p.n; ++i) cs.y[i] -= cs.y_mask[i];
+      o.put_all<T>(cs.y.data(), p.n);
     }
     std::vector<uint8_t> fn;
     const Sizes sz = sizes_of(s, 3, n, ctx.id());
@@ -388,9 +410,9 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
         if (p.role == kDealer) {
           out.s0[e] = cs.y_d[i], out.s1[e] = cs.y_mask[i];  // (y_D, y_A)
         } else if (p.role == kA) {
-          out.s0[e] = cs.y_mask[i], out.s1[e] = T(cs.y[i] - cs.y_mask[i] + from_next.get<T>());  // (y_A, y_B)
+          out.s0[e] = cs.y_mask[i], out.s1[e] = T(cs.y[i] + from_next.get<T>());  // (y_A, y_B)
         } else {
-          out.s0[e] = T(cs.y[i] - cs.y_mask[i] + from_prev.get<T>()), out.s1[e] = cs.y_mask[i];  // (y_B, y_D)
+          out.s0[e] = T(cs.y[i] + from_prev.get<T>()), out.s1[e] = cs.y_mask[i];  // (y_B, y_D)
         }
       }
     }

@@ -12,8 +12,8 @@ using mpc::Context;
 // FM64 quantum).
 //
 // Algorithm: e^x = (e^t)^(2^s) with t = x/2^s, a free reinterpretation of x's encoding.
-//   FM64 (s = 3, t ∈ [−1.75, 0]): e^t = q(τ), τ = t + 0.875, q the degree-6 relative-minimax fit
-//   on [−0.89, 0.89] (relative error 1.3e−6), by Paterson–Stockmeyer: τ² and τ³ by mul_aa_trunc,
+//   FM64 (s = 3, t ∈ [−1.75, 0]): e^t = q(τ), τ = t + 0.875, q of degree 6 fitted for the final
+//   absolute error (relative error 9e−8 near t = 0, ≤ 1.9e−6 for x ≥ −5.76), by Paterson–Stockmeyer: τ² and τ³ by mul_aa_trunc,
 //   q = A(τ, τ²) + τ³·B(τ, τ², τ³) with one untruncated product and one trunc_a; the scales (τ at
 //   21 bits, τ² at 21, τ³ at 18, B at 42, q at 60) keep every coefficient to ≥ 20 bits inside the
 //   64-bit ring.
@@ -28,6 +28,8 @@ using mpc::Context;
 //   ≤ 4·2^−18 everywhere on [−14, 0]. A relative bound of 1e−3 cannot hold below e^x ≈ 2^−18/1e−3
 //   since the output quantum is 2^−18; the final truncation alone is worth 1 ulp = 3.8e−6.
 //   FM32 (F = 8): absolute error ≤ 3·2^−8 on [−14, 0].
+//   Measured: FM64 max relative 8.5e−4 (e^x ≥ 4e−3), max absolute 5.0e−6 (1.3 ulp; the Taylor
+//   design this replaces: 8.2e−4, 3.7e−6); FM32 max absolute 4.2e−3 (1.1 ulp).
 // Input: x ≤ 0, slightly positive values (≤ 0.1) are fine; FM64 |x| < 2^24 (the window's range),
 // values below −14 give exactly 0.
 // Rounds: FM64 7 (clip) + 3 + 3 + 1 + 2 + 2·3 + 1 + 3 = 26; FM32 7 + 3·2 + 2 + 3·3 + 1 + 3 = 28.

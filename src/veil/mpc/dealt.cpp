@@ -35,6 +35,11 @@ std::array<Part, 3> parts_of(size_t n, int self) {
 // A message: ring elements, then bit fields packed densely (least significant bit first).
 class MsgOut {
  public:
+  MsgOut() = default;
+  MsgOut(int64_t elt_bytes, int64_t field_bits) {
+    elts_.reserve(size_t(elt_bytes));
+    fields_.reserve(size_t(field_bits / 64 + 1));
+  }
   template <class T> void put(T v) {
     const size_t at = elts_.size();
     elts_.resize(at + sizeof(T));
@@ -75,9 +80,8 @@ class MsgOut {
 
 class MsgIn {
  public:
-  MsgIn(std::vector<uint8_t> data, size_t elt_bytes) : data_(std::move(data)), field_at_(elt_bytes) {
-    data_.resize(data_.size() + 16);  // room for whole-word reads at the end
-  }
+  // `data` carries 16 bytes of slack after the message (exchange() allocates them).
+  MsgIn(std::vector<uint8_t> data, size_t elt_bytes) : data_(std::move(data)), field_at_(elt_bytes) {}
   template <class T> T get() {
     T v;
     std::memcpy(&v, data_.data() + elt_at_, sizeof(T));
@@ -155,9 +159,11 @@ template <class T> std::vector<uint8_t> exchange(Context& ctx, MsgOut& to_next, 
   const std::vector<uint8_t> a = to_next.bytes(), b = to_prev.bytes();
   link.send(ctx.next(), a);
   link.send(ctx.prev(), b);
-  std::vector<uint8_t> fp(size_t(sz.from_prev.bytes(sizeof(T)))), fn(size_t(sz.from_next.bytes(sizeof(T))));
-  link.recv(ctx.prev(), fp);
-  link.recv(ctx.next(), fn);
+  // 16 bytes of slack after each message let MsgIn read whole words at the end.
+  const size_t np = size_t(sz.from_prev.bytes(sizeof(T))), nn = size_t(sz.from_next.bytes(sizeof(T)));
+  std::vector<uint8_t> fp(np + 16), fn(nn + 16);
+  link.recv(ctx.prev(), fp.data(), np);
+  link.recv(ctx.next(), fn.data(), nn);
   *from_next = std::move(fn);
   return fp;
 }
@@ -241,7 +247,9 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
     if (parts[size_t(c)].role != kDealer) prepare_v(parts[size_t(c)].role, parts[size_t(c)], st[size_t(c)]);
 
   if (s.phase1()) {
-    MsgOut to_next, to_prev;
+    const Sizes sz = sizes_of(s, 1, n, ctx.id());
+    MsgOut to_next(sz.to_next.elts * int64_t(sizeof(T)), sz.to_next.bits),
+        to_prev(sz.to_prev.elts * int64_t(sizeof(T)), sz.to_prev.bits);
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
@@ -281,9 +289,9 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       }
     }
     std::vector<uint8_t> fn;
-    const Sizes sz = sizes_of(s, 1, n, ctx.id());
-    const std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
-    MsgIn from_prev(fp, size_t(sz.from_prev.elts) * sizeof(T)), from_next(fn, size_t(sz.from_next.elts) * sizeof(T));
+    std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
+    MsgIn from_prev(std::move(fp), size_t(sz.from_prev.elts) * sizeof(T)),
+        from_next(std::move(fn), size_t(sz.from_next.elts) * sizeof(T));
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
@@ -330,7 +338,9 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
   }
 
   if (s.phase2()) {
-    MsgOut to_next, to_prev;
+    const Sizes sz = sizes_of(s, 2, n, ctx.id());
+    MsgOut to_next(sz.to_next.elts * int64_t(sizeof(T)), sz.to_next.bits),
+        to_prev(sz.to_prev.elts * int64_t(sizeof(T)), sz.to_prev.bits);
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
@@ -342,9 +352,8 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       for (size_t i = 0; i < p.n; ++i) out.field(open_field(cs, i), k - d);
     }
     std::vector<uint8_t> fn;
-    const Sizes sz = sizes_of(s, 2, n, ctx.id());
-    const std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
-    MsgIn from_prev(fp, 0), from_next(fn, 0);
+    std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
+    MsgIn from_prev(std::move(fp), 0), from_next(std::move(fn), 0);
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
@@ -389,7 +398,9 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
   // Phase 3: re-share. y_A (seed D/A) and y_D (seed B/D) are masks; y_B = (y_A′ − y_A) + (y_B′ − y_D).
   AShare<T> out(shape);
   {
-    MsgOut to_next, to_prev;
+    const Sizes sz = sizes_of(s, 3, n, ctx.id());
+    MsgOut to_next(sz.to_next.elts * int64_t(sizeof(T)), sz.to_next.bits),
+        to_prev(sz.to_prev.elts * int64_t(sizeof(T)), sz.to_prev.bits);
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];
@@ -399,9 +410,8 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       o.put_all<T>(cs.y.data(), p.n);
     }
     std::vector<uint8_t> fn;
-    const Sizes sz = sizes_of(s, 3, n, ctx.id());
-    const std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
-    MsgIn from_prev(fp, fp.size()), from_next(fn, fn.size());
+    std::vector<uint8_t> fp = exchange<T>(ctx, to_next, to_prev, sz, &fn);
+    MsgIn from_prev(std::move(fp), 0), from_next(std::move(fn), 0);
     for (int c = 0; c < 3; ++c) {
       const Part& p = parts[size_t(c)];
       ChunkState<T>& cs = st[size_t(c)];

@@ -1,0 +1,438 @@
+// Mixed-precision inference (Ditto): precision plans (good and bad), the weights a plan deals,
+// and the mixed-ring MPC backend on the tiny random GPT-2 — with the fp64 plan against the FM64
+// MpcBackend, with the ditto plan against the plaintext simulation of the plan and the float
+// model — and the traffic of both plans.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "nn_test_util.h"
+#include "veil/core/fixed_point.h"
+#include "veil/mpc/runtime.h"
+#include "veil/nn/ditto_backend.h"
+#include "veil/nn/ditto_generate.h"
+#include "veil/nn/gpt2.h"
+#include "veil/nn/mpc_backend.h"
+#include "veil/nn/plain_backend.h"
+#include "veil/nn/plan_sim.h"
+#include "veil/nn/plan_weights.h"
+#include "veil/nn/precision_plan.h"
+
+namespace veil::nn {
+namespace {
+
+static_assert(Backend<DittoBackend>);
+static_assert(Backend<PlanSimBackend>);
+
+const std::string kModel = test::gpt2_fixture();
+const std::vector<int32_t> kPrompt = {5, 17, 42, 99, 3, 250, 7, 64};
+
+// ---------------------------------------------------------------- plans
+
+const char* kGoodPlan = R"({
+  "format": "veil-precision-plan/1",
+  "name": "custom",
+  "ops": {
+    "embedding": {"ring": "FM32", "frac_bits": 8},
+    "linear":    {"ring": "FM32", "frac_bits": 8, "note": "Ditto"},
+    "lm_head":   {"ring": "FM64", "frac_bits": 18},
+    "attention": {"ring": "FM64", "frac_bits": 18},
+    "softmax":   {"ring": "FM64", "frac_bits": 18},
+    "layernorm": {"ring": "FM64", "frac_bits": 18},
+    "gelu":      {"ring": "FM32", "frac_bits": 8, "approx": "quad"}
+  },
+  "layers": {"1": {"gelu": {"ring": "FM64", "frac_bits": 18, "approx": "puma"}, "linear": {"frac_bits": 9}}},
+  "scales": {"h.0.mlp.c_fc.weight": {"frac_bits": 11, "ring": "FM32", "op": "linear", "role": "weight"}},
+  "weight_bits": 12,
+  "calibration": {"anything": [1, 2]}
+})";
+
+TEST(PrecisionPlanTest, ParsesAPlanWithOverridesAndScales) {
+  const PrecisionPlan p = parse_precision_plan(kGoodPlan, "good.json");
+  EXPECT_EQ(p.name, "custom");
+  EXPECT_EQ(p.weight_bits, 12);
+  EXPECT_EQ(p.at(PlanOp::linear), (OpFormat{Ring::FM32, 8, GeluApprox::puma}));
+  EXPECT_EQ(p.at(PlanOp::gelu).approx, GeluApprox::quad);
+  EXPECT_EQ(p.at(PlanOp::gelu, 0).ring, Ring::FM32);  // no override for layer 0
+  EXPECT_EQ(p.at(PlanOp::gelu, 1), (OpFormat{Ring::FM64, 18, GeluApprox::puma}));
+  EXPECT_EQ(p.at(PlanOp::linear, 1), (OpFormat{Ring::FM32, 9, GeluApprox::puma}));  // merged field by field
+  // Defaults: residual follows linear, tanh is FM64 with 18.
+  EXPECT_EQ(p.at(PlanOp::residual), (OpFormat{Ring::FM32, 8, GeluApprox::puma}));
+  EXPECT_EQ(p.at(PlanOp::tanh), (OpFormat{Ring::FM64, 18, GeluApprox::puma}));
+  ASSERT_EQ(p.scales.count("h.0.mlp.c_fc.weight"), 1u);
+  EXPECT_EQ(p.scales.at("h.0.mlp.c_fc.weight").frac_bits, 11);
+  EXPECT_EQ(p.scales.at("h.0.mlp.c_fc.weight").ring, Ring::FM32);
+}
+
+TEST(PrecisionPlanTest, BuiltInPlans) {
+  const PrecisionPlan fp64 = builtin_plan("fp64"), ditto = builtin_plan("ditto");
+  for (int i = 0; i < kPlanOps; ++i) EXPECT_EQ(fp64.ops[size_t(i)], (OpFormat{Ring::FM64, 18, GeluApprox::puma})) << i;
+  for (PlanOp op : {PlanOp::embedding, PlanOp::residual, PlanOp::linear, PlanOp::lm_head})
+    EXPECT_EQ(ditto.at(op), (OpFormat{Ring::FM32, 8, GeluApprox::puma})) << plan_op_name(op);
+  EXPECT_EQ(ditto.at(PlanOp::gelu), (OpFormat{Ring::FM32, 8, GeluApprox::quad}));
+  for (PlanOp op : {PlanOp::attention, PlanOp::softmax, PlanOp::layernorm, PlanOp::tanh})
+    EXPECT_EQ(ditto.at(op), (OpFormat{Ring::FM64, 18, GeluApprox::puma})) << plan_op_name(op);
+  EXPECT_EQ(load_precision_plan("ditto").at(PlanOp::gelu).approx, GeluApprox::quad);
+  EXPECT_THROW(builtin_plan("fp32"), PlanError);
+}
+
+TEST(PrecisionPlanTest, BuiltInPlansAgreeWithTheDataFiles) {
+  for (const std::string& name : builtin_plan_names()) {
+    const std::string path = test::repo_path("data/plans/" + name + ".json");
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
+    const PrecisionPlan file = load_precision_plan(path), built = builtin_plan(name);
+    EXPECT_EQ(file.name, built.name);
+    EXPECT_EQ(file.ops, built.ops) << path;
+    EXPECT_EQ(file.layers, built.layers) << path;
+    EXPECT_EQ(file.weight_bits, built.weight_bits) << path;
+    EXPECT_TRUE(file.scales.empty()) << path;
+  }
+}
+
+// The plan with `field` of ops.<op> (or a top-level field when op is empty) replaced.
+std::string with(const std::string& op, const std::string& field, const std::string& value) {
+  nlohmann::json j = nlohmann::json::parse(kGoodPlan);
+  if (op.empty()) j[field] = nlohmann::json::parse(value);
+  else j["ops"][op][field] = nlohmann::json::parse(value);
+  return j.dump();
+}
+
+void expect_plan_error(const std::string& text, const std::string& part) {
+  try {
+    parse_precision_plan(text, "bad.json");
+    ADD_FAILURE() << "no error; expected one mentioning " << part;
+  } catch (const PlanError& e) {
+    EXPECT_TRUE(test::contains(e.what(), part)) << e.what();
+    EXPECT_TRUE(test::contains(e.what(), "bad.json")) << e.what();
+  }
+}
+
+TEST(PrecisionPlanTest, RejectsBadPlansWithClearErrors) {
+  expect_plan_error("{", "not valid JSON");
+  expect_plan_error("[]", "a plan is a JSON object");
+  expect_plan_error(with("", "format", "\"veil-precision-plan/2\""), "\"format\" must be");
+  expect_plan_error(with("", "colour", "1"), "unknown top-level field \"colour\"");
+  expect_plan_error(with("", "ops", "{\"embeding\": {\"ring\": \"FM32\", \"frac_bits\": 8}}"), "ops.embeding: unknown op type");
+  expect_plan_error(with("linear", "ring", "\"FM16\""), "\"FM16\" is not a ring");
+  expect_plan_error(with("linear", "frac_bits", "31"), "out of range [0, 30]");
+  expect_plan_error(with("softmax", "frac_bits", "63"), "out of range [0, 62]");
+  expect_plan_error(with("linear", "frac_bits", "-1"), "out of range");
+  expect_plan_error(with("linear", "frac_bits", "8.5"), "is not an integer");
+  expect_plan_error(with("linear", "approx", "\"quad\""), "only the gelu op has an approximation");
+  expect_plan_error(with("gelu", "approx", "\"relu\""), "is not one of puma, quad, exact");
+  expect_plan_error(with("linear", "rounding", "\"up\""), "unknown field \"rounding\"");
+  expect_plan_error(with("", "weight_bits", "40"), "weight_bits: 40 is out of range [2, 24]");
+  {
+    nlohmann::json j = nlohmann::json::parse(kGoodPlan);
+    j["ops"].erase("softmax");
+    expect_plan_error(j.dump(), "ops.softmax is missing");
+    j = nlohmann::json::parse(kGoodPlan);
+    j["ops"]["gelu"].erase("approx");
+    expect_plan_error(j.dump(), "gelu needs \"approx\"");
+    j = nlohmann::json::parse(kGoodPlan);
+    j["ops"]["linear"].erase("ring");
+    expect_plan_error(j.dump(), "missing \"ring\"");
+  }
+  expect_plan_error(with("", "layers", R"({"x": {}})"), "a layer key is a decimal index");
+  expect_plan_error(with("", "layers", R"({"01": {}})"), "a layer key is a decimal index");
+  expect_plan_error(with("", "layers", R"({"0": {"lm_head": {"frac_bits": 9}}})"), "not a per-layer op");
+  expect_plan_error(with("", "layers", R"({"0": {"linear": {"ring": "FM32", "frac_bits": 40}}})"), "out of range [0, 30]");
+  // An override of the ring alone keeps the global frac bits, which must fit the new ring.
+  {
+    nlohmann::json j = nlohmann::json::parse(with("softmax", "frac_bits", "40"));
+    j["layers"] = nlohmann::json::parse(R"({"0": {"softmax": {"ring": "FM32"}}})");
+    expect_plan_error(j.dump(), "frac_bits 40 is out of range [0, 30] on FM32");
+  }
+  expect_plan_error(with("", "scales", R"({"wte.weight": {"bits": 3}})"), "must be an object with \"frac_bits\"");
+  expect_plan_error(with("", "scales", R"({"wte.weight": {"frac_bits": 3, "owner": "me"}})"), "unknown field \"owner\"");
+  expect_plan_error(with("", "scales", R"({"wte.weight": {"frac_bits": 31, "ring": "FM32"}})"), "out of range [0, 30]");
+  try {
+    load_precision_plan("/nonexistent/plan.json");
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const PlanError& e) {
+    EXPECT_TRUE(test::contains(e.what(), "no such built-in plan (fp64, ditto) or readable file")) << e.what();
+  }
+}
+
+TEST(PrecisionPlanTest, ChecksThePlanAgainstTheModel) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  std::vector<std::string> names;
+  for (const auto& [name, _] : ck.weights) names.push_back(name);
+  const PrecisionPlan good = parse_precision_plan(kGoodPlan, "good.json");
+  EXPECT_NO_THROW(check_plan_for_model(good, names, ck.config.n_layer));
+  try {
+    check_plan_for_model(parse_precision_plan(with("", "scales", R"({"h.0.mlp.c_fc.wieght": {"frac_bits": 9}})"), "p"),
+                         names, ck.config.n_layer);
+    ADD_FAILURE() << "no error for a scale of a missing tensor";
+  } catch (const PlanError& e) {
+    EXPECT_TRUE(test::contains(e.what(), "scales.h.0.mlp.c_fc.wieght: the model has no tensor of that name")) << e.what();
+  }
+  try {
+    check_plan_for_model(parse_precision_plan(with("", "layers", R"({"2": {"gelu": {"approx": "quad"}}})"), "p"), names,
+                         ck.config.n_layer);
+    ADD_FAILURE() << "no error for a layer the model lacks";
+  } catch (const PlanError& e) {
+    EXPECT_TRUE(test::contains(e.what(), "layers.2: the model has only 2 layers")) << e.what();
+  }
+}
+
+TEST(PrecisionPlanTest, ChecksWhatTheMpcKernelsCanRun) {
+  const PrecisionPlan ditto = builtin_plan("ditto");
+  const mpc::Config cfg = mpc_config_for(ditto);
+  EXPECT_EQ(cfg.frac_bits_fm64, 18);
+  EXPECT_EQ(cfg.frac_bits_fm32, 8);
+  EXPECT_NO_THROW(check_plan_for_mpc(ditto, cfg));
+  EXPECT_THROW(check_plan_for_mpc(parse_precision_plan(with("gelu", "approx", "\"exact\""), "p"), cfg), PlanError);
+  // softmax and layernorm on FM64 with different fraction bits cannot share one context.
+  EXPECT_THROW(mpc_config_for(parse_precision_plan(with("softmax", "frac_bits", "16"), "p")), PlanError);
+  nlohmann::json all16 = nlohmann::json::parse(with("", "layers", "{}"));
+  all16["ops"] = nlohmann::json::parse( R"({"embedding": {"ring": "FM64", "frac_bits": 16}, "linear": {"ring": "FM64", "frac_bits": 16},
+        "lm_head": {"ring": "FM64", "frac_bits": 16}, "attention": {"ring": "FM64", "frac_bits": 16},
+        "softmax": {"ring": "FM64", "frac_bits": 16}, "layernorm": {"ring": "FM64", "frac_bits": 16},
+        "gelu": {"ring": "FM64", "frac_bits": 16, "approx": "puma"}, "tanh": {"ring": "FM64", "frac_bits": 16}})");
+  const PrecisionPlan f16 = parse_precision_plan(all16.dump(), "p");
+  EXPECT_EQ(mpc_config_for(f16).frac_bits_fm64, 16);
+  EXPECT_THROW(check_plan_for_mpc(f16, mpc::Config{}), PlanError);
+}
+
+TEST(PlanWeightsTest, EncodingsFollowTheOpsScalesAndClamp) {
+  const PrecisionPlan p = parse_precision_plan(kGoodPlan, "good.json");
+  // Tied head: wte feeds the embedding (FM32/8) and the head (FM64/18).
+  auto wte = weight_encodings(p, "wte.weight", true);
+  ASSERT_EQ(wte.size(), 2u);
+  EXPECT_EQ(wte[0].ring, Ring::FM32);
+  EXPECT_EQ(wte[0].frac_bits, 8);
+  EXPECT_EQ(wte[0].clamp_bits, 12);
+  EXPECT_EQ(wte[1].ring, Ring::FM64);
+  EXPECT_EQ(wte[1].frac_bits, 18);
+  EXPECT_EQ(wte[1].clamp_bits, 64);
+  EXPECT_EQ(weight_encodings(p, "wte.weight", false).size(), 1u);
+  auto fc = weight_encodings(p, "h.0.mlp.c_fc.weight", true);
+  ASSERT_EQ(fc.size(), 1u);
+  EXPECT_EQ(fc[0].frac_bits, 11);  // the scale
+  EXPECT_EQ(weight_encodings(p, "h.1.mlp.c_fc.weight", true)[0].frac_bits, 9);  // layer 1's linear
+  auto bias = weight_encodings(p, "h.0.mlp.c_fc.bias", true);
+  EXPECT_EQ(bias[0].clamp_bits, 32);  // biases are not clamped to weight_bits
+  auto ln = weight_encodings(p, "h.1.ln_2.weight", true);
+  EXPECT_EQ(ln[0].ring, Ring::FM64);
+  EXPECT_EQ(encode_weight(0.5, fc[0]), 1024);
+  EXPECT_EQ(encode_weight(3.0, fc[0]), 2047);   // clamped to 12 signed bits
+  EXPECT_EQ(encode_weight(-3.0, fc[0]), -2048);
+  EXPECT_EQ(gpt2_layer_of("h.12.attn.c_proj.bias"), 12);
+  EXPECT_EQ(gpt2_layer_of("ln_f.weight"), std::nullopt);
+  EXPECT_THROW(gpt2_weight_uses("bert.pooler.dense.weight", true), PlanError);
+}
+
+// ---------------------------------------------------------------- the backend on the tiny model
+
+struct ModelRun {
+  std::vector<double> logits;  // of the last token
+  mpc::PartyTraffic traffic;
+};
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::max(m, std::abs(x));
+  return m;
+}
+double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+size_t argmax_of(const std::vector<double>& v) { return size_t(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+// The parties run `party` (which reveals the last logits to the client); the client thread shares
+// the prompt and reconstructs. Returns the decoded logits and the parties' traffic.
+template <class Party>
+ModelRun run_with_client(const std::vector<int32_t>& prompt, int64_t vocab, TokenInput input, int frac_bits, mpc::Config cfg,
+                    const Party& party) {
+  mpc::ClientPort port;
+  std::vector<uint64_t> ids(prompt.begin(), prompt.end());
+  if (input == TokenInput::client_onehot) {
+    ids.assign(prompt.size() * size_t(vocab), 0);
+    for (size_t t = 0; t < prompt.size(); ++t) ids[t * size_t(vocab) + size_t(prompt[t])] = 1;
+  }
+  port.send_input(ids);
+  std::vector<uint64_t> out;
+  std::thread client([&] {
+    try {
+      out = port.receive_output();
+    } catch (...) {
+    }
+  });
+  ModelRun r;
+  try {
+    r.traffic = mpc::run_parties([&](mpc::Context& ctx) { party(ctx, port); }, cfg);
+  } catch (...) {
+    port.close();
+    client.join();
+    throw;
+  }
+  client.join();
+  for (uint64_t v : out) r.logits.push_back(fxp_decode<uint64_t>(v, frac_bits));
+  return r;
+}
+
+ModelRun run_ditto(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt, const PrecisionPlan& plan,
+              TokenInput input = TokenInput::client_onehot) {
+  Prg owner(random_seed());
+  auto shares = deal_plan_weights(ck.weights, plan, owner);
+  const mpc::Config cfg = mpc_config_for(plan);
+  return run_with_client(prompt, ck.config.vocab_size, input, cfg.frac_bits_fm64, cfg, [&](mpc::Context& ctx, mpc::ClientPort& port) {
+    DittoBackend be(ctx, shares[size_t(ctx.id())], plan, port, input);
+    Gpt2<DittoBackend> model(be, ck.config);
+    auto cache = model.new_cache();
+    be.reveal_to_client(model.next_logits(be.input_tokens(std::vector<int32_t>(prompt.size(), 0)), cache));
+  });
+}
+
+ModelRun run_fm64(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt, TokenInput input = TokenInput::client_onehot) {
+  Prg owner(random_seed());
+  const mpc::Config cfg;
+  auto shares = deal_weights(ck.weights, cfg.frac_bits<uint64_t>(), owner);
+  return run_with_client(prompt, ck.config.vocab_size, input, cfg.frac_bits<uint64_t>(), cfg,
+                         [&](mpc::Context& ctx, mpc::ClientPort& port) {
+    MpcBackend be(ctx, shares[size_t(ctx.id())], port, input);
+    Gpt2<MpcBackend> model(be, ck.config);
+    auto cache = model.new_cache();
+    be.reveal_to_client(model.next_logits(be.input_tokens(std::vector<int32_t>(prompt.size(), 0)), cache));
+  });
+}
+
+std::vector<double> run_plain(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt) {
+  PlainBackend be(ck.weights);
+  Gpt2<PlainBackend> model(be, ck.config);
+  auto cache = model.new_cache();
+  const veil::Tensor<float> l = model.next_logits(be.input_tokens(prompt), cache);
+  return {l.data.begin(), l.data.end()};
+}
+
+std::vector<double> run_sim(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt, const PrecisionPlan& plan,
+                            int64_t* violations = nullptr) {
+  PlanSimBackend be(ck.weights, plan, mpc_config_for(plan).frac_bits_fm64);
+  Gpt2<PlanSimBackend> model(be, ck.config);
+  auto cache = model.new_cache();
+  const veil::Tensor<float> l = be.reveal_to_client(model.next_logits(be.input_tokens(prompt), cache));
+  if (violations) *violations = be.range_violations();
+  if (be.range_violations()) std::printf("[ditto] plan %s: first range violation: %s\n", plan.name.c_str(), be.first_violation().c_str());
+  return {l.data.begin(), l.data.end()};
+}
+
+std::string by_tag(const mpc::PartyTraffic& t) {
+  std::map<std::string, uint64_t> sum;
+  for (const auto& tags : t.by_tag)
+    for (const auto& [tag, tr] : tags) sum[tag] += tr.bytes;
+  std::string s;
+  for (const char* tag : {"embedding", "linear", "attention", "softmax", "layernorm", "activation", "residual", "lm_head", "cast"})
+    if (sum.count(tag)) s += std::string(s.empty() ? "" : ", ") + tag + " " + std::to_string(sum[tag]);
+  return s;
+}
+
+void print_run(const char* what, const ModelRun& r) {
+  std::printf("[ditto] %-22s bytes all parties %9llu, busiest %9llu, rounds %5llu  (by op, all parties: %s)\n", what,
+              (unsigned long long)r.traffic.sum_bytes(), (unsigned long long)r.traffic.max_bytes(),
+              (unsigned long long)r.traffic.max_rounds(), by_tag(r.traffic).c_str());
+}
+
+TEST(DittoBackendTest, Fp64PlanMatchesTheFm64Backend) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  const std::vector<double> plain = run_plain(ck, kPrompt);
+  const ModelRun fm64 = run_fm64(ck, kPrompt);
+  const ModelRun ditto = run_ditto(ck, kPrompt, builtin_plan("fp64"));
+  const double scale = max_abs(plain);
+  std::printf("[ditto] fp64 plan: |DittoBackend - MpcBackend| %.3e, |DittoBackend - plain| %.3e, |MpcBackend - plain| %.3e, max |logit| %.3f\n",
+              max_diff(ditto.logits, fm64.logits), max_diff(ditto.logits, plain), max_diff(fm64.logits, plain), scale);
+  print_run("MpcBackend (FM64)", fm64);
+  print_run("DittoBackend fp64", ditto);
+  EXPECT_LT(max_diff(ditto.logits, plain), 0.01 * scale);
+  EXPECT_LT(max_diff(ditto.logits, fm64.logits), 0.01 * scale);
+  EXPECT_EQ(argmax_of(ditto.logits), argmax_of(plain));
+  // The same kernels, minus the truncation of a power-of-two scale: no dearer than MpcBackend.
+  EXPECT_LE(ditto.traffic.sum_bytes(), fm64.traffic.sum_bytes());
+}
+
+TEST(DittoBackendTest, DittoPlanMatchesItsSimulationAndIsCheaper) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  const PrecisionPlan plan = builtin_plan("ditto");
+  const std::vector<double> plain = run_plain(ck, kPrompt);
+  int64_t violations = -1;
+  const std::vector<double> sim = run_sim(ck, kPrompt, plan, &violations);
+  const ModelRun ditto = run_ditto(ck, kPrompt, plan);
+  const ModelRun fp64 = run_ditto(ck, kPrompt, builtin_plan("fp64"));
+  const double scale = max_abs(sim);
+  double mean_mpc_sim = 0;
+  for (size_t i = 0; i < sim.size(); ++i) mean_mpc_sim += std::abs(ditto.logits[i] - sim[i]) / double(sim.size());
+  std::printf("[ditto] ditto plan: |MPC - simulation| max %.3e mean %.3e; |simulation - float| %.3e; |MPC - float| %.3e; "
+              "max |logit| %.3f; top-1 MPC %zu, simulation %zu, float %zu\n",
+              max_diff(ditto.logits, sim), mean_mpc_sim, max_diff(sim, plain), max_diff(ditto.logits, plain), scale,
+              argmax_of(ditto.logits), argmax_of(sim), argmax_of(plain));
+  print_run("DittoBackend fp64", fp64);
+  print_run("DittoBackend ditto", ditto);
+  std::printf("[ditto] tiny-random-gpt2, 8-token prefill, last logits: ditto/fp64 bytes %.3f (all parties), %.3f (busiest), rounds %.3f\n",
+              double(ditto.traffic.sum_bytes()) / double(fp64.traffic.sum_bytes()),
+              double(ditto.traffic.max_bytes()) / double(fp64.traffic.max_bytes()),
+              double(ditto.traffic.max_rounds()) / double(fp64.traffic.max_rounds()));
+  PrecisionPlan puma = plan;
+  puma.ops[size_t(PlanOp::gelu)].approx = GeluApprox::puma;
+  std::printf("[ditto] ditto plan with PUMA's GeLU instead of Quad (quantization alone): |simulation - float| %.3e\n",
+              max_diff(run_sim(ck, kPrompt, puma), plain));
+  EXPECT_EQ(violations, 0);
+  // The MPC's own errors (truncations: 1 ulp at 2^-8 on FM32; the softmax and LayerNorm kernels)
+  // against the plan's rounding to nearest.
+  EXPECT_LT(max_diff(ditto.logits, sim), 0.05 * scale);
+  // Quantization: 8 fraction bits for the weights and the residual stream, Quad instead of GeLU
+  // (the tiny model was not distilled to it): the float model is further away.
+  EXPECT_LT(max_diff(sim, plain), 0.5 * scale);
+  EXPECT_EQ(argmax_of(ditto.logits), argmax_of(sim));
+  EXPECT_LT(ditto.traffic.sum_bytes(), fp64.traffic.sum_bytes());
+  EXPECT_LT(ditto.traffic.max_bytes(), fp64.traffic.max_bytes());
+}
+
+TEST(DittoBackendTest, SecretIdsAndClientOneHotAgree) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  const PrecisionPlan plan = builtin_plan("ditto");
+  const ModelRun a = run_ditto(ck, kPrompt, plan, TokenInput::secret_ids), b = run_ditto(ck, kPrompt, plan, TokenInput::client_onehot);
+  const std::vector<double> sim = run_sim(ck, kPrompt, plan);
+  EXPECT_LT(max_diff(a.logits, sim), 0.05 * max_abs(sim));
+  EXPECT_LT(max_diff(b.logits, sim), 0.05 * max_abs(sim));
+}
+
+TEST(DittoBackendTest, PrivateGenerationFollowsThePlanSimulation) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  GenerateOptions opt;
+  opt.max_new_tokens = 4;
+  for (const char* name : {"fp64", "ditto"}) {
+    const PrecisionPlan plan = builtin_plan(name);
+    PlanSimBackend sim(ck.weights, plan);
+    Gpt2<PlanSimBackend> model(sim, ck.config);
+    std::vector<int32_t> want;
+    for (const GeneratedToken& t : generate(sim, model, kPrompt, opt)) want.push_back(t.id);
+    const std::vector<PrivateToken> got = generate_private(ck, kPrompt, opt, plan);
+    ASSERT_EQ(got.size(), want.size());
+    int64_t bytes = 0, rounds = 0;
+    std::string ids;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].id, want[i]) << name << " step " << i;
+      bytes += got[i].bytes_total, rounds += got[i].rounds;
+      ids += (i ? "," : "") + std::to_string(got[i].id);
+    }
+    std::printf("[ditto] generate_private --precision %-5s 8-token prompt + 4 tokens: %s; bytes all parties %lld (decode steps %lld each on average), rounds %lld\n",
+                name, ids.c_str(), (long long)bytes, (long long)((bytes - got[0].bytes_total) / int64_t(got.size() - 1)),
+                (long long)rounds);
+  }
+}
+
+}  // namespace
+}  // namespace veil::nn

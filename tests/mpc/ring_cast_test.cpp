@@ -178,10 +178,30 @@ TEST(RingCastTest, DowncastThenUpcastRoundTrips) {
   });
   for (size_t i = 0; i < x.size(); ++i) ASSERT_LE(std::abs(int64_t(out[i]) - xs[i]), int64_t(1) << 11) << xs[i];
   expect_cost(m, cost_upcast_a(int64_t(x.size())));
-  std::printf("[ring_cast] per element, all parties: upcast_a %.2f B / %lld rounds, downcast_a (d=10) %.2f B / %lld rounds, "
-              "downcast_local_a 0 B / 0 rounds\n",
-              double(cost_upcast_a(3000).bytes_total) / 3000, (long long)cost_upcast_a(3000).rounds,
-              double(cost_downcast_a(3000, 10).bytes_total) / 3000, (long long)cost_downcast_a(3000, 10).rounds);
+}
+
+// The fused forms against the kernels they replace (declared costs, which the tests above hold
+// to the link's counters).
+TEST(RingCastTest, FusedFormsSaveRoundsAndBytes) {
+  const int64_t n = 3000;
+  auto line = [n](const char* what, const Cost& c) {
+    std::printf("[ring_cast] %-52s %2lld rounds, %6.2f B/element busiest party, %6.2f all parties\n", what,
+                (long long)c.rounds, double(c.bytes_max) / double(n), double(c.bytes_total) / double(n));
+  };
+  line("upcast_a (shift fused)", cost_upcast_a(n));
+  line("downcast_a d=10 (Ditto: trunc_a, then mod 2^32)", cost_downcast_a(n, 10));
+  line("downcast_local_a d=10 (truncation fused)", cost_downcast_local_a(n, 10));
+  // An FM64 product at 36 fraction bits going to FM32 at 8 (attention output -> linear).
+  const Cost trunc_then_down = cost_trunc_a<uint64_t>(n, 18) + cost_downcast_a(n, 10);
+  line("FM64/36 -> FM32/8: trunc_a 18, then downcast_a 10", trunc_then_down);
+  line("FM64/36 -> FM32/8: downcast_local_a 28", cost_downcast_local_a(n, 28));
+  // An FM32 product at 16 fraction bits going to FM64 at 18 (query/key/value -> attention).
+  const Cost trunc_then_up = cost_trunc_a<uint32_t>(n, 8) + cost_upcast_a(n);
+  line("FM32/16 -> FM64/18: trunc_a 8, then upcast_a shift 10", trunc_then_up);
+  line("FM32/16 -> FM64/18: upcast_a shift 2", cost_upcast_a(n));
+  EXPECT_LT(cost_upcast_a(n).rounds, trunc_then_up.rounds);
+  EXPECT_LT(cost_upcast_a(n).bytes_total, trunc_then_up.bytes_total);
+  EXPECT_LT(cost_downcast_local_a(n, 28).rounds, trunc_then_down.rounds);
 }
 
 }  // namespace

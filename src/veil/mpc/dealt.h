@@ -44,8 +44,8 @@ template <class T> Cost cost_mul_ba(int64_t n);
 // (x ⊙ y) / 2^d in one kernel: the parties' local cross terms form a 3-out-of-3 sharing; D sends
 // its term to B (masked by the PRF zero-sharing) instead of re-sharing the product, and the
 // truncation runs on the 2-of-2 sum. Same result and error model as trunc_a(mul_aa(x, y), d).
-// Rounds: 3 (as mul_aa then trunc_a); one ring element less per element than mul_aa + trunc_a
-// on every party's bill but the dealer's two.
+// Rounds: 3 (as mul_aa then trunc_a); two ring elements per element fewer than mul_aa + trunc_a
+// over all parties (FM64, d = 18: 40.25 instead of 56.25 bytes).
 template <class T> AShare<T> mul_aa_trunc(Context& ctx, const AShare<T>& x, const AShare<T>& y, int d);
 template <class T> Cost cost_mul_aa_trunc(int64_t n, int d);
 

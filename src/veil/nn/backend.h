@@ -85,4 +85,45 @@ concept Backend = requires(B& be, const typename B::Tensor& x, const typename B:
   { be.reveal_to_client(x) } -> std::same_as<Tensor<float>>;
 };
 
+// The operations of KV-cache selection (nn/mpcache.h), on top of Backend. "0/1 tensors" (flags
+// and one-hot rows) are exact integers on MPC, not fixed point: use them only with the operations
+// below, never with matmul or scale. Nothing here opens a value except the two reveal_* calls,
+// which open to the parties (not the client) and are listed in docs/SECURITY.md.
+template <class B>
+concept KvBackend = Backend<B> && requires(B& be, const typename B::Tensor& x, const Shape& shape,
+                                           const std::vector<typename B::Tensor>& xs,
+                                           const std::vector<int64_t>& rows, double c, int64_t i) {
+  // ---- layout (public index maps: local and free on MPC)
+  { be.reshape(x, shape) } -> std::same_as<typename B::Tensor>;      // same element count
+  { be.slice_last(x, i, i) } -> std::same_as<typename B::Tensor>;    // (..., N), begin, n -> (..., n)
+  { be.concat_last(x, x) } -> std::same_as<typename B::Tensor>;      // (..., N1), (..., N2) -> (..., N1+N2)
+  { be.sum_heads(x) } -> std::same_as<typename B::Tensor>;           // (H,T,C) -> (T,C)
+
+  // ---- cluster summaries: x (..., G·g, C), g -> (..., G, C), per column over g consecutive rows
+  { be.max_groups(x, i) } -> std::same_as<typename B::Tensor>;
+  { be.min_groups(x, i) } -> std::same_as<typename B::Tensor>;
+
+  // ---- selection and gathering by one-hot rows
+  // q (B,1,D), summaries (B,N,D) -> (B,1,N): q·summaryᵀ, the clusters' similarity scores.
+  { be.cluster_scores(x, x) } -> std::same_as<typename B::Tensor>;
+  // scores (B,1,N), k -> (B,k,N) 0/1: row j is the one-hot of the element of rank j (largest
+  // first; ties go to the lower index). MPC: secure, nothing opened (mpc/topk_onehot.h).
+  { be.topk_onehot(x, i) } -> std::same_as<typename B::Tensor>;
+  // one-hot (B,k,N), x (B,N,C) -> (B,k,C): the selected rows of x.
+  { be.onehot_gather(x, x) } -> std::same_as<typename B::Tensor>;
+  // one-hot (B,k,N), y (B,k,C) -> (B,N,C) = one-hotᵀ·y: rows put back where they were selected.
+  { be.onehot_scatter(x, x) } -> std::same_as<typename B::Tensor>;
+
+  // ---- static eviction
+  // votes (W,T), threshold c, forced (indices into T) -> (T) 0/1: 1 where some row reaches c, or
+  // where forced.
+  { be.kept_flags(x, c, rows) } -> std::same_as<typename B::Tensor>;
+  { be.union_flags(x, x) } -> std::same_as<typename B::Tensor>;  // (T), (T) -> (T) 0/1: either
+  // REVEAL (to the parties): the indices where flags (T) is 1, increasing.
+  { be.reveal_kept_rows(x) } -> std::same_as<std::vector<int64_t>>;
+  // REVEAL (to the parties) the number m of ones in flags (T) only: each of xs (..., T, C) ->
+  // (..., m, C), its flagged rows in order, moved obliviously.
+  { be.compact_kept_rows(x, xs) } -> std::same_as<std::vector<typename B::Tensor>>;
+};
+
 }  // namespace veil::nn

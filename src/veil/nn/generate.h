@@ -15,6 +15,7 @@
 
 #include "veil/nn/backend.h"
 #include "veil/nn/gpt2.h"
+#include "veil/nn/kv_policy_factory.h"
 
 namespace veil::nn {
 
@@ -30,6 +31,7 @@ struct GenerateOptions {
   // Generation ends after emitting this token (e.g. <|endoftext|>). Only a process that sees the
   // tokens can stop early: leave it unset on MPC, where every party must run the same steps.
   std::optional<int32_t> stop_token;
+  KvPolicyConfig kv;  // the KV-cache policy (nn/kv_policy.h); full by default
 };
 
 inline constexpr int32_t unknown_token = -1;  // the id where the backend opens nothing (an MPC party)
@@ -54,7 +56,7 @@ std::vector<GeneratedToken> generate(B& be, Gpt2<B>& model, const std::vector<in
     throw std::invalid_argument("generate: a prompt of " + std::to_string(prompt.size()) + " tokens plus " +
                                 std::to_string(opt.max_new_tokens) + " new tokens does not fit the context of " +
                                 std::to_string(context) + " tokens");
-  KvCache<B> cache = model.new_cache();
+  KvCache<B> cache = model.new_cache(make_kv_policy<B>(opt.kv, model.config().n_layer));
   std::mt19937_64 rng(opt.sampling.seed);
   typename B::Tokens input = be.input_tokens(prompt);
   std::vector<GeneratedToken> out;

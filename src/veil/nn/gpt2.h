@@ -8,7 +8,8 @@
 //   logits = ln_f(h) · headᵀ,  head = lm_head.weight if the checkpoint has it, else wte (tied)
 //
 // Keys and values go to a KvCache, so a prefill over the prompt followed by one-token decode
-// steps computes the same logits as a full pass over the whole sequence.
+// steps computes the same logits as a full pass over the whole sequence. A cache made with a KV
+// policy (nn/kv_policy.h) routes each layer's attention through it.
 #pragma once
 #include <cmath>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "veil/model/hf_config.h"
 #include "veil/nn/backend.h"
 #include "veil/nn/kv_cache.h"
+#include "veil/nn/kv_policy.h"
 
 namespace veil::nn {
 
@@ -38,7 +40,9 @@ class Gpt2 {
   }
 
   const model::Gpt2Config& config() const { return config_; }
-  KvCache<B> new_cache() const { return KvCache<B>(config_.n_layer); }
+  KvCache<B> new_cache(std::shared_ptr<KvPolicy<B>> policy = {}) const {
+    return KvCache<B>(config_.n_layer, std::move(policy));
+  }
 
   // ids (T) at positions cache.next_position() .. + T − 1 -> ln_f output (T,C); appends the
   // tokens' keys and values to the cache.
@@ -56,6 +60,7 @@ class Gpt2 {
       h = be_.add(h, mlp(b, be_.layernorm(h, b.ln2_w, b.ln2_b, eps())));
     }
     cache.advance(t);
+    if (KvPolicy<B>* policy = cache.policy()) policy->end_pass(be_, cache, t);
     return be_.layernorm(h, lnf_w_, lnf_b_, eps());
   }
 
@@ -94,9 +99,9 @@ class Gpt2 {
     const Tensor q = be_.split_heads(be_.slice_cols(qkv, 0, c), heads);  // (H,T,D)
     const KvLayer<B>& kv = cache.append(be_, l, be_.split_heads(be_.slice_cols(qkv, c, c), heads),
                                         be_.split_heads(be_.slice_cols(qkv, 2 * c, c), heads));  // (H,Tk,D)
-    Tensor scores = be_.matmul_nt(q, kv.k);  // (H,T,Tk)
-    if (config_.scale_attn_weights) scores = be_.scale(scores, 1.0 / std::sqrt(double(config_.head_dim())));
-    const Tensor y = be_.matmul(be_.softmax(scores, true), kv.v);  // (H,T,D)
+    const double scale = config_.scale_attn_weights ? 1.0 / std::sqrt(double(config_.head_dim())) : 1.0;
+    KvPolicy<B>* policy = cache.policy();
+    const Tensor y = policy ? policy->attend(be_, l, q, cache, scale) : attend_all(be_, q, kv, scale);  // (H,T,D)
     return be_.add_bias(be_.matmul(be_.merge_heads(y), b.attn_proj_w), b.attn_proj_b);
   }
 

@@ -91,6 +91,24 @@ class MpcBackend {
   std::vector<int32_t> reveal_tokens(const Tokens& ids);   // to the client; {} on the party
   veil::Tensor<float> reveal_to_client(const Tensor& x);          // to the client; empty on the party
 
+  // KV-cache selection (the KvBackend concept of nn/backend.h), in mpc_backend_kv.cpp. Flags and
+  // one-hot rows are integer 0/1 shares. Link tags: kv_summary, kv_similarity, kv_topk, kv_gather,
+  // kv_static.
+  Tensor reshape(const Tensor& x, const Shape& shape);
+  Tensor slice_last(const Tensor& x, int64_t begin, int64_t n);
+  Tensor concat_last(const Tensor& a, const Tensor& b);
+  Tensor sum_heads(const Tensor& x);
+  Tensor max_groups(const Tensor& x, int64_t g);
+  Tensor min_groups(const Tensor& x, int64_t g);
+  Tensor cluster_scores(const Tensor& q, const Tensor& summaries);
+  Tensor topk_onehot(const Tensor& scores, int64_t k);
+  Tensor onehot_gather(const Tensor& onehot, const Tensor& x);
+  Tensor onehot_scatter(const Tensor& onehot, const Tensor& y);
+  Tensor kept_flags(const Tensor& votes, double threshold, const std::vector<int64_t>& forced);
+  Tensor union_flags(const Tensor& a, const Tensor& b);
+  std::vector<int64_t> reveal_kept_rows(const Tensor& flags);  // REVEAL to the parties: positions
+  std::vector<Tensor> compact_kept_rows(const Tensor& flags, const std::vector<Tensor>& xs);  // REVEAL: count
+
   int frac_bits() const;
   mpc::Context& context() { return ctx_; }
 

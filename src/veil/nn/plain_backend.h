@@ -50,6 +50,22 @@ class PlainBackend {
   Tokens feed_back(const Tokens& chosen) const { return chosen; }
   veil::Tensor<float> reveal_to_client(const Tensor& x) const { return x; }
 
+  // KV-cache selection (the KvBackend concept of nn/backend.h), in plain_backend_kv.cpp.
+  Tensor reshape(const Tensor& x, const Shape& shape) const;
+  Tensor slice_last(const Tensor& x, int64_t begin, int64_t n) const;
+  Tensor concat_last(const Tensor& a, const Tensor& b) const;
+  Tensor sum_heads(const Tensor& x) const;
+  Tensor max_groups(const Tensor& x, int64_t g) const;
+  Tensor min_groups(const Tensor& x, int64_t g) const;
+  Tensor cluster_scores(const Tensor& q, const Tensor& summaries) const;
+  Tensor topk_onehot(const Tensor& scores, int64_t k) const;
+  Tensor onehot_gather(const Tensor& onehot, const Tensor& x) const;
+  Tensor onehot_scatter(const Tensor& onehot, const Tensor& y) const;
+  Tensor kept_flags(const Tensor& votes, double threshold, const std::vector<int64_t>& forced) const;
+  Tensor union_flags(const Tensor& a, const Tensor& b) const;
+  std::vector<int64_t> reveal_kept_rows(const Tensor& flags) const;
+  std::vector<Tensor> compact_kept_rows(const Tensor& flags, const std::vector<Tensor>& xs) const;
+
  private:
   std::map<std::string, Tensor> weights_;
 };

@@ -13,6 +13,7 @@
 
 #include "nn_test_util.h"
 #include "veil/core/fixed_point.h"
+#include "veil/mpc/io.h"
 #include "veil/mpc/runtime.h"
 #include "veil/nn/ditto_backend.h"
 #include "veil/nn/ditto_generate.h"
@@ -227,6 +228,92 @@ TEST(PlanWeightsTest, EncodingsFollowTheOpsScalesAndClamp) {
   EXPECT_EQ(gpt2_layer_of("h.12.attn.c_proj.bias"), 12);
   EXPECT_EQ(gpt2_layer_of("ln_f.weight"), std::nullopt);
   EXPECT_THROW(gpt2_weight_uses("bert.pooler.dense.weight", true), PlanError);
+}
+
+// ---------------------------------------------------------------- casts and scaling in the backend
+
+// Party 0 shares `xs` on `from` with f_from fraction bits; `op` maps it (on a DittoBackend with the
+// ditto plan and no weights); the result is revealed and decoded.
+std::vector<double> run_on_backend(const std::vector<double>& xs, Ring from, int f_from,
+                                   const std::function<RingTensor(DittoBackend&, const RingTensor&)>& op) {
+  std::vector<double> out;
+  mpc::ClientPort port;
+  const Shape shape{int64_t(xs.size())};
+  mpc::run_parties([&](mpc::Context& ctx) {
+    DittoBackend be(ctx, PlanWeightShares{}, builtin_plan("ditto"), port);
+    RingTensor x;
+    if (from == Ring::FM32) {
+      veil::Tensor<uint32_t> t(shape);
+      for (size_t i = 0; i < xs.size(); ++i) t[i] = fxp_encode<uint32_t>(xs[i], f_from);
+      x = RingTensor::of(mpc::share_input(ctx, 0, t, shape), f_from);
+    } else {
+      veil::Tensor<uint64_t> t(shape);
+      for (size_t i = 0; i < xs.size(); ++i) t[i] = fxp_encode<uint64_t>(xs[i], f_from);
+      x = RingTensor::of(mpc::share_input(ctx, 0, t, shape), f_from);
+    }
+    const RingTensor y = op(be, x);
+    std::vector<double> got;
+    if (y.ring == Ring::FM32) got = fxp_decode<uint32_t>(mpc::reveal_all(ctx, y.a32).data, y.frac_bits);
+    else got = fxp_decode<uint64_t>(mpc::reveal_all(ctx, y.a64).data, y.frac_bits);
+    if (ctx.id() == 0) out = got;
+  }, mpc_config_for(builtin_plan("ditto")));
+  return out;
+}
+
+TEST(DittoBackendTest, CastsBetweenFormatsWithinAnUlpOfTheTarget) {
+  struct Case {
+    Ring from;
+    int f_from;
+    Ring to;
+    int f_to;
+    double lim;  // |x| <= lim
+  };
+  const Case cases[] = {
+      {Ring::FM64, 36, Ring::FM32, 8, 100},     // a product at 2F to FM32 (one free down-cast)
+      {Ring::FM64, 18, Ring::FM32, 8, 8e6},     // up to 2^23: the FM32 range at 8 bits
+      {Ring::FM64, 42, Ring::FM32, 2, 100},     // a 64-bit truncation first (drop 40 > 32)
+      {Ring::FM64, 4, Ring::FM32, 8, 1000},     // a left shift first
+      {Ring::FM32, 16, Ring::FM64, 18, 16000},  // up-cast with a shift: |x|·2^16 < 2^30
+      {Ring::FM32, 8, Ring::FM64, 18, 4e6},     // |x|·2^8 <= 2^30 (the up-cast's range)
+      {Ring::FM32, 20, Ring::FM64, 18, 1000},   // a 32-bit truncation first
+      {Ring::FM32, 0, Ring::FM64, 40, 1000},    // the shift beyond 32
+      {Ring::FM64, 36, Ring::FM64, 18, 1000},   // trunc_a
+      {Ring::FM32, 4, Ring::FM32, 8, 1000},     // a local shift
+  };
+  for (const Case& c : cases) {
+    std::vector<double> xs;
+    std::mt19937_64 rng(uint64_t(c.f_from * 100 + c.f_to));
+    std::uniform_real_distribution<double> d(-c.lim, c.lim);
+    for (int i = 0; i < 999; ++i) xs.push_back(d(rng));
+    xs.push_back(c.lim), xs.push_back(-c.lim), xs.push_back(0);
+    for (double& x : xs) x = std::ldexp(std::nearbyint(std::ldexp(x, c.f_from)), -c.f_from);  // on the input grid
+    const std::vector<double> got = run_on_backend(xs, c.from, c.f_from, [&](DittoBackend& be, const RingTensor& x) {
+      const RingTensor y = be.to(x, c.to, c.f_to);
+      EXPECT_EQ(y.ring, c.to);
+      EXPECT_EQ(y.frac_bits, c.f_to);
+      return y;
+    });
+    ASSERT_EQ(got.size(), xs.size());
+    double worst = 0;
+    for (size_t i = 0; i < xs.size(); ++i) worst = std::max(worst, std::abs(got[i] - xs[i]) * std::ldexp(1.0, c.f_to));
+    EXPECT_LE(worst, 2.0) << ring_name(c.from) << "/" << c.f_from << " -> " << ring_name(c.to) << "/" << c.f_to;
+  }
+}
+
+TEST(DittoBackendTest, ScaleMovesTheBinaryPointOrMultiplies) {
+  std::vector<double> xs;
+  for (int i = -500; i <= 500; ++i) xs.push_back(double(i) * 0.173);
+  for (double c : {0.25, -0.125, 4.0, 0.3, -1.7}) {
+    const std::vector<double> got = run_on_backend(xs, Ring::FM64, 18, [&](DittoBackend& be, const RingTensor& x) {
+      const RingTensor y = be.scale(x, c);
+      const bool pow2 = c == 0.25 || c == -0.125 || c == 4.0;
+      if (pow2) EXPECT_EQ(y.frac_bits, 18 + std::max(0, -std::ilogb(c))) << c;  // moved, not multiplied
+      return be.to(y, Ring::FM64, 18);
+    });
+    double worst = 0;
+    for (size_t i = 0; i < xs.size(); ++i) worst = std::max(worst, std::abs(got[i] - xs[i] * c));
+    EXPECT_LT(worst, 100 * std::ldexp(1.0, -18)) << c;  // c itself is rounded to 18 bits
+  }
 }
 
 // ---------------------------------------------------------------- the backend on the tiny model

@@ -299,7 +299,7 @@ RingTensor DittoBackend::scale(const RingTensor& x, double c) {
     return y;
   }
   const OpFormat& fmt = format(PlanOp::attention);
-  const RingTensor y = x.frac_bits > fmt.frac_bits ? to(x, x.ring, fmt.frac_bits) : x;
+  const RingTensor y = to(x, fmt.ring, std::min(x.frac_bits, fmt.frac_bits));
   return on_ring(y, [&](const auto& a) {
     using T = elem_t<decltype(a)>;
     return RingTensor::of(mpc::mul_ap(a, std::vector<T>{fxp_encode<T>(c, fmt.frac_bits)}), y.frac_bits + fmt.frac_bits);

@@ -87,6 +87,7 @@ SimTensor PlanSimBackend::to(const SimTensor& x, Ring r, int f) {
   y.ring = r, y.frac_bits = f;
   const double lim = std::ldexp(1.0, ring_bits(r) - 1);
   for (double& v : y.v) v = std::ldexp(std::clamp(std::nearbyint(std::ldexp(v, f)), -lim, lim - 1), -f);
+  check_range(y, "cast output");
   return y;
 }
 
@@ -181,7 +182,7 @@ SimTensor PlanSimBackend::scale(const SimTensor& x, double c) {
     return y;
   }
   const OpFormat& fmt = format(PlanOp::attention);
-  if (y.frac_bits > fmt.frac_bits) y = to(y, y.ring, fmt.frac_bits);
+  y = to(y, fmt.ring, std::min(y.frac_bits, fmt.frac_bits));
   const double ce = std::ldexp(std::nearbyint(std::ldexp(c, fmt.frac_bits)), -fmt.frac_bits);
   for (double& v : y.v) v *= ce;
   y.frac_bits += fmt.frac_bits;

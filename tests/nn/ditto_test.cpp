@@ -485,6 +485,36 @@ TEST(DittoBackendTest, DittoPlanMatchesItsSimulationAndIsCheaper) {
   EXPECT_LT(ditto.traffic.max_bytes(), fp64.traffic.max_bytes());
 }
 
+// Per-tensor power-of-two scales (what tools/distill.py calibrates; here from the weights' maxima
+// alone): the FM32 weights keep more fraction bits, products carry 8 + f_W of them (more than the
+// attention's 18 for f_W > 10: a 32-bit truncation before the up-cast).
+TEST(DittoBackendTest, WeightScalesTightenTheQuantization) {
+  if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);
+  PrecisionPlan plan = builtin_plan("ditto");
+  plan.ops[size_t(PlanOp::gelu)].approx = GeluApprox::puma;  // isolate the quantization
+  const PrecisionPlan uncalibrated = plan;
+  for (const auto& [name, w] : ck.weights) {
+    if (name.find("ln_") != std::string::npos || name.find(".bias") != std::string::npos) continue;
+    double m = 0;
+    for (float v : w.data) m = std::max(m, double(std::abs(v)));
+    plan.scales[name] = {std::min(12, int(std::floor(double(plan.weight_bits - 1) - std::log2(m))) - 1), Ring::FM32};
+  }
+  EXPECT_EQ(plan.scales.at("h.0.attn.c_attn.weight").frac_bits, 12);
+  const std::vector<double> plain = run_plain(ck, kPrompt);
+  int64_t violations = -1;
+  const std::vector<double> sim = run_sim(ck, kPrompt, plan, &violations);
+  const std::vector<double> sim_uncal = run_sim(ck, kPrompt, uncalibrated);
+  const ModelRun mpc = run_ditto(ck, kPrompt, plan);
+  std::printf("[ditto] ditto plan, PUMA GeLU: |simulation - float| %.3e with weight scales (f_W up to 12), %.3e without; "
+              "|MPC - simulation| %.3e\n", max_diff(sim, plain), max_diff(sim_uncal, plain), max_diff(mpc.logits, sim));
+  print_run("DittoBackend scaled", mpc);
+  EXPECT_EQ(violations, 0);
+  EXPECT_LT(max_diff(sim, plain), max_diff(sim_uncal, plain));
+  EXPECT_LT(max_diff(mpc.logits, sim), 0.05 * max_abs(sim));
+  EXPECT_EQ(argmax_of(mpc.logits), argmax_of(plain));
+}
+
 TEST(DittoBackendTest, SecretIdsAndClientOneHotAgree) {
   if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
   const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);

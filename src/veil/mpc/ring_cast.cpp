@@ -90,6 +90,7 @@ AShare<uint64_t> upcast_a(Context& ctx, const AShare<uint32_t>& x, int shift) {
   for (size_t c = 0; c < 3; ++c) {
     const Chunk& ch = chunks[c];
     UpcastChunk& s = st[c];
+    if (ch.n == 0) continue;  // nothing to draw (both holders skip it)
     if (ch.role == kDealer || ch.role == kA) {
       Prg& g = ch.role == kDealer ? ctx.prg_next() : ctx.prg_prev();  // the D/A seed
       s.r_a = g.draw<uint32_t>(ch.n), s.a = g.draw<uint32_t>(ch.n), s.m_a = g.draw<uint32_t>(ch.n),

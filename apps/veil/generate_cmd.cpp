@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/commands.h"
+#include "veil/kv_flags.h"
 #include "veil/model/bpe_tokenizer.h"
 #include "veil/nn/checkpoint.h"
 #include "veil/nn/generate.h"
@@ -32,6 +33,7 @@ struct GenerateArgs {
   std::string parties;  // the client of three served parties when set
   net::TlsFiles tls;
   int timeout_ms = 60000;
+  KvFlags kv;  // resolved into opt.kv by run_generate
 };
 
 // Bytes that are not valid UTF-8 (a character cut between tokens) become U+FFFD in JSON.
@@ -61,7 +63,7 @@ void print_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const 
     nlohmann::json j = {{"model", a.model}, {"backend", a.backend}, {"prompt", a.prompt},
                         {"prompt_tokens", prompt}, {"tokens", ids}, {"text", text},
                         {"steps", steps}, {"total_ms", total * 1e3}, {"bytes_all_parties", bytes},
-                        {"client_bytes", client_bytes}};
+                        {"client_bytes", client_bytes}, {"kv", nn::to_json(a.opt.kv)}};
     if (!a.parties.empty()) j["parties"] = a.parties;
     std::printf("%s\n", json_text(j).c_str());
   } else {
@@ -80,7 +82,8 @@ nn::ProgressFn progress(const model::BpeTokenizer& tok) {
 // Three parties as threads of this process plus the client; only the client sees tokens.
 void run_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const nn::Gpt2Checkpoint& ck,
                  const std::vector<int32_t>& prompt) {
-  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64)\n", prompt.size());
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64), KV policy %s\n",
+               prompt.size(), nn::describe(a.opt.kv).c_str());
   print_private(a, tok, prompt, nn::generate_private(ck, prompt, a.opt, progress(tok)));
 }
 
@@ -111,12 +114,20 @@ void run_remote(const GenerateArgs& a) {
   parties.endpoints = net::parse_peers(a.parties);
   parties.tls = a.tls;
   parties.timeout = std::chrono::milliseconds(a.timeout_ms);
-  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (parties %s, TLS 1.3)\n", prompt.size(),
-               a.parties.c_str());
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (parties %s, TLS 1.3), KV policy %s\n",
+               prompt.size(), a.parties.c_str(), nn::describe(a.opt.kv).c_str());
   print_private(a, tok, prompt, nn::generate_remote(parties, config_text, prompt, a.opt, progress(tok)));
 }
 
-void run_generate(const GenerateArgs& a) {
+void run_generate(const GenerateArgs& args) {
+  GenerateArgs a = args;
+  a.opt.kv = a.kv.resolve();  // bad --kv-* flags fail before anything loads
+  const nn::KvPolicyKind k = a.opt.kv.kind;
+  if ((a.backend == "mpc" || !a.parties.empty()) &&
+      (k == nn::KvPolicyKind::h2o || k == nn::KvPolicyKind::snapkv || k == nn::KvPolicyKind::quest))
+    throw std::invalid_argument(std::string("--kv-policy ") + nn::kv_policy_name(k) +
+                                " is a plaintext baseline (its choices would be opened under MPC): use --backend "
+                                "plaintext, or mpcache / streaming with MPC");
   if (!a.parties.empty()) return run_remote(a);
   if (!a.tls.ca.empty() || !a.tls.cert.empty() || !a.tls.key.empty())
     throw std::invalid_argument("--ca, --cert and --key are for --parties (the client of served parties)");
@@ -132,7 +143,8 @@ void run_generate(const GenerateArgs& a) {
 
   nn::GenerateOptions opt = a.opt;
   if (!a.ignore_eos) opt.stop_token = tok.end_of_text_id();
-  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend %s\n", prompt.size(), a.backend.c_str());
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend %s, KV policy %s\n", prompt.size(), a.backend.c_str(),
+               nn::describe(opt.kv).c_str());
   const auto out = nn::generate(be, gpt2, prompt, opt, [&](const nn::GeneratedToken& t) {
     std::fprintf(stderr, "  token %4d  %8.2f ms  %s\n", t.id, t.seconds * 1e3,
                  nlohmann::json(tok.decode(std::vector<int32_t>{t.id})).dump(-1, ' ', false,
@@ -152,7 +164,8 @@ void run_generate(const GenerateArgs& a) {
   if (a.json) {
     const nlohmann::json j = {{"model", a.model},       {"backend", a.backend}, {"prompt", a.prompt},
                               {"prompt_tokens", prompt}, {"tokens", ids},        {"text", text},
-                              {"per_token_ms", ms},      {"total_ms", total * 1e3}};
+                              {"per_token_ms", ms},      {"total_ms", total * 1e3},
+                              {"kv", nn::to_json(opt.kv)}};
     std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf("%s%s\n", a.prompt.c_str(), text.c_str());
@@ -209,6 +222,7 @@ void register_generate(CLI::App& app) {
                   "step's outputs")
       ->check(CLI::Range(1, 86400000))
       ->capture_default_str();
+  add_kv_flags(cmd, a->kv);
   cmd->callback([a] { run_generate(*a); });
 }
 

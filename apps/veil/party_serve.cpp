@@ -114,7 +114,7 @@ class Server {
                     static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.max_new_tokens),
                     r.sampling.temperature == 0 ? "greedy" : "sampling", out.seconds, double(out.traffic.bytes) / 1e6,
                     static_cast<unsigned long long>(out.traffic.rounds));
-      log(tag + line);
+      log(tag + line + (r.kv.kind == nn::KvPolicyKind::full ? std::string() : ", KV policy " + nn::describe(r.kv)));
     } catch (const std::exception& e) {
       tell_client(*client, std::string("party ") + std::to_string(o_.id) + " failed: " + e.what());
       reconnect(tag + "failed: " + e.what());

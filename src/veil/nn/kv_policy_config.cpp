@@ -106,7 +106,8 @@ nlohmann::json to_json(const KvPolicyConfig& c) {
 
 std::string describe(const KvPolicyConfig& c) {
   std::string s = kv_policy_name(c.kind);
-  for (const auto& [k, v] : to_json(c).items())
+  const nlohmann::json j = to_json(c);
+  for (const auto& [k, v] : j.items())
     if (k != "policy") s += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
   return s;
 }

@@ -55,6 +55,7 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
   req.max_new_tokens = opt.max_new_tokens;
   req.sampling = {opt.sampling.temperature, opt.sampling.top_k, 0};  // the seed stays with the client
   req.token_input = parties.token_input;
+  req.kv = opt.kv;
   for (int i = 0; i < 3; ++i) conns[size_t(i)]->send(encode_request(req, i), parties.timeout);
   for (int i = 0; i < 3; ++i) {
     const std::vector<uint8_t> reply = conns[size_t(i)]->recv(parties.timeout);

@@ -75,6 +75,7 @@ SessionOutcome run_session(mpc::Context& ctx, net::MessageConn& client, const Se
   GenerateOptions opt;
   opt.max_new_tokens = r.max_new_tokens;
   opt.sampling = r.sampling;
+  opt.kv = r.kv;
   // The party knows only the prompt's length; the ids come from the client.
   generate(be, model, std::vector<int32_t>(size_t(r.prompt_tokens), 0), opt);
   return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),

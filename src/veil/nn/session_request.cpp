@@ -35,7 +35,20 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
                       to_le<4>(r.token_input == TokenInput::client_onehot ? 1 : 0),
                       {},
                       to_le<8>(std::bit_cast<uint64_t>(r.sampling.temperature)),
-                      to_le<8>(uint64_t(r.sampling.top_k))};
+                      to_le<8>(uint64_t(r.sampling.top_k)),
+                      to_le<4>(uint64_t(r.kv.kind)),
+                      to_le<4>(uint64_t(r.kv.static_eviction) | uint64_t(r.kv.share) << 1 |
+                               uint64_t(r.kv.reveal == StaticReveal::count) << 2),
+                      to_le<8>(std::bit_cast<uint64_t>(r.kv.budget)),
+                      to_le<8>(std::bit_cast<uint64_t>(r.kv.gamma)),
+                      to_le<8>(std::bit_cast<uint64_t>(r.kv.window)),
+                      to_le<8>(std::bit_cast<uint64_t>(r.kv.alpha)),
+                      to_le<4>(uint64_t(r.kv.sink)),
+                      to_le<4>(uint64_t(r.kv.pool)),
+                      to_le<4>(uint64_t(r.kv.page)),
+                      to_le<4>(uint64_t(r.kv.fine)),
+                      to_le<4>(uint64_t(r.kv.coarse)),
+                      {}};
   std::vector<uint8_t> out{uint8_t(mpc::ClientMessage::request)};
   const auto* p = reinterpret_cast<const uint8_t*>(&w);
   out.insert(out.end(), p, p + sizeof w);
@@ -66,6 +79,22 @@ SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const 
   const uint64_t input = from_le(w.token_input_le);
   if (input > 1) throw std::runtime_error(from + " asks for token input mode " + std::to_string(input) + ", unknown here");
   r.token_input = input == 1 ? TokenInput::client_onehot : TokenInput::secret_ids;
+  const uint64_t kind = from_le(w.kv_policy_le), flags = from_le(w.kv_flags_le);
+  if (kind > uint64_t(KvPolicyKind::mpcache) || flags > 7)
+    throw std::runtime_error(from + " asks for KV policy " + std::to_string(kind) + " with flags " + std::to_string(flags) +
+                             ", unknown here");
+  r.kv.kind = KvPolicyKind(kind);
+  r.kv.static_eviction = flags & 1, r.kv.share = flags & 2;
+  r.kv.reveal = flags & 4 ? StaticReveal::count : StaticReveal::positions;
+  r.kv.budget = std::bit_cast<double>(from_le(w.kv_budget_le));
+  r.kv.gamma = std::bit_cast<double>(from_le(w.kv_gamma_le));
+  r.kv.window = std::bit_cast<double>(from_le(w.kv_window_le));
+  r.kv.alpha = std::bit_cast<double>(from_le(w.kv_alpha_le));
+  r.kv.sink = int64_t(int32_t(from_le(w.kv_sink_le)));
+  r.kv.pool = int64_t(int32_t(from_le(w.kv_pool_le)));
+  r.kv.page = int64_t(int32_t(from_le(w.kv_page_le)));
+  r.kv.fine = int64_t(int32_t(from_le(w.kv_fine_le)));
+  r.kv.coarse = int64_t(int32_t(from_le(w.kv_coarse_le)));
   return r;
 }
 
@@ -88,6 +117,14 @@ std::string check_request(const SessionRequest& r, const model::Gpt2Config& conf
            " new tokens does not fit the context of " + std::to_string(config.n_positions) + " tokens";
   if (!std::isfinite(r.sampling.temperature) || r.sampling.temperature < 0) return "temperature must be >= 0";
   if (r.sampling.top_k < 0) return "top_k must be >= 0";
+  try {
+    validate(r.kv);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  if (r.kv.kind != KvPolicyKind::full && r.kv.kind != KvPolicyKind::streaming && r.kv.kind != KvPolicyKind::mpcache)
+    return std::string("KV policy ") + kv_policy_name(r.kv.kind) +
+           " is a plaintext baseline; the parties run full, streaming or mpcache";
   return "";
 }
 

@@ -10,8 +10,8 @@
 //
 // The request carries only public parameters: the prompt's length (not its tokens), the number of
 // steps, how the client feeds tokens (ids or one-hot rows), the sampling settings (the client samples; parties need them to know whether they
-// open logits or a token) and the SHA-256 of the client's config.json, which must be the model the
-// party serves. session_id is random: two clients that reach different parties at the same time
+// open logits or a token), the KV-cache policy and its settings (nn/kv_policy_config.h; version 2)
+// and the SHA-256 of the client's config.json, which must be the model the party serves. session_id is random: two clients that reach different parties at the same time
 // make different requests. Before accepting, each party sends SHA-256(request with party = 0)
 // to both peers over the party link and compares what it receives; any difference makes all three
 // refuse.
@@ -29,7 +29,7 @@
 namespace veil::nn {
 
 inline constexpr std::array<uint8_t, 8> kRequestMagic = {'v', 'e', 'i', 'l', '-', 'g', 'e', 'n'};
-inline constexpr uint32_t kSessionVersion = 1;
+inline constexpr uint32_t kSessionVersion = 2;
 
 struct RequestWire {
   std::array<uint8_t, 8> magic;           // kRequestMagic
@@ -43,8 +43,21 @@ struct RequestWire {
   std::array<uint8_t, 4> reserved;        // zero
   std::array<uint8_t, 8> temperature_le;  // IEEE-754 double bits
   std::array<uint8_t, 8> top_k_le;
+  // The KV-cache policy (version 2).
+  std::array<uint8_t, 4> kv_policy_le;    // KvPolicyKind
+  std::array<uint8_t, 4> kv_flags_le;     // bit 0 static eviction, bit 1 layer sharing, bit 2 reveal = count
+  std::array<uint8_t, 8> kv_budget_le;    // IEEE-754 double bits, as the other doubles below
+  std::array<uint8_t, 8> kv_gamma_le;
+  std::array<uint8_t, 8> kv_window_le;
+  std::array<uint8_t, 8> kv_alpha_le;
+  std::array<uint8_t, 4> kv_sink_le;
+  std::array<uint8_t, 4> kv_pool_le;
+  std::array<uint8_t, 4> kv_page_le;
+  std::array<uint8_t, 4> kv_fine_le;
+  std::array<uint8_t, 4> kv_coarse_le;
+  std::array<uint8_t, 4> kv_reserved;     // zero
 };
-static_assert(sizeof(RequestWire) == 96);
+static_assert(sizeof(RequestWire) == 160);
 
 struct SessionRequest {
   std::array<uint8_t, 16> session_id{};
@@ -53,6 +66,7 @@ struct SessionRequest {
   int64_t max_new_tokens = 0;
   SamplingOptions sampling;  // seed stays 0: only the client knows it
   TokenInput token_input = TokenInput::client_onehot;  // one-hot rows are vocab_size wide
+  KvPolicyConfig kv;  // the KV-cache policy the parties run
 };
 
 std::vector<uint8_t> encode_request(const SessionRequest& r, int party);

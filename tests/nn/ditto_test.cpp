@@ -317,6 +317,45 @@ TEST(DittoBackendTest, WeightScalesTightenTheQuantization) {
   EXPECT_EQ(argmax_of(mpc.logits), argmax_of(plain));
 }
 
+// The trained tiny GPT-2 (4 layers of 128, head size 32: a scale that is not a power of two) and,
+// when tools/distill.py has produced it, its distillation to the ditto plan with calibrated scales.
+TEST(DittoBackendTest, TrainedTinyGpt2UnderBothPlans) {
+  const std::string dir = test::repo_path("models/tiny-gpt2"), distilled = test::repo_path("models/tiny-gpt2-ditto");
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is absent";
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(dir);
+  const std::vector<int32_t> prompt = test::random_ids(16, int32_t(ck.config.vocab_size), 3);
+  const ModelRun fp64 = run_ditto(ck, prompt, builtin_plan("fp64"));
+  const ModelRun ditto = run_ditto(ck, prompt, builtin_plan("ditto"));
+  int64_t violations = -1;
+  const std::vector<double> sim = run_sim(ck, prompt, builtin_plan("ditto"), &violations);
+  const std::vector<double> plain = run_plain(ck, prompt);
+  std::printf("[ditto] tiny-gpt2 (4x128), 16-token prefill: fp64 |MPC - float| %.3e; ditto |MPC - simulation| %.3e, "
+              "|simulation - float| %.3e (Quad, not distilled), max |logit| %.2f\n",
+              max_diff(fp64.logits, plain), max_diff(ditto.logits, sim), max_diff(sim, plain), max_abs(plain));
+  print_run("tiny-gpt2 fp64", fp64);
+  print_run("tiny-gpt2 ditto", ditto);
+  std::printf("[ditto] tiny-gpt2 (4x128), 16-token prefill: ditto/fp64 bytes %.3f (all parties), rounds %.3f\n",
+              double(ditto.traffic.sum_bytes()) / double(fp64.traffic.sum_bytes()),
+              double(ditto.traffic.max_rounds()) / double(fp64.traffic.max_rounds()));
+  EXPECT_EQ(violations, 0);
+  EXPECT_LT(max_diff(fp64.logits, plain), 0.02 * max_abs(plain));
+  EXPECT_LT(max_diff(ditto.logits, sim), 0.05 * max_abs(sim));
+  EXPECT_LT(ditto.traffic.sum_bytes(), fp64.traffic.sum_bytes());
+  if (!std::filesystem::exists(distilled + "/plan.json")) {
+    std::printf("[ditto] %s is absent: the distilled model was not checked\n", distilled.c_str());
+    return;
+  }
+  const Gpt2Checkpoint student = load_gpt2_checkpoint(distilled);
+  const PrecisionPlan plan = load_precision_plan(distilled + "/plan.json");
+  const ModelRun mpc = run_ditto(student, prompt, plan);
+  const std::vector<double> student_sim = run_sim(student, prompt, plan, &violations);
+  std::printf("[ditto] tiny-gpt2-ditto with its plan: |MPC - simulation| %.3e, max |logit| %.2f, top-1 %zu / %zu\n",
+              max_diff(mpc.logits, student_sim), max_abs(student_sim), argmax_of(mpc.logits), argmax_of(student_sim));
+  print_run("tiny-gpt2-ditto", mpc);
+  EXPECT_EQ(violations, 0);
+  EXPECT_LT(max_diff(mpc.logits, student_sim), 0.05 * max_abs(student_sim));
+}
+
 TEST(DittoBackendTest, SecretIdsAndClientOneHotAgree) {
   if (!std::filesystem::exists(kModel)) GTEST_SKIP() << kModel << " is absent";
   const Gpt2Checkpoint ck = load_gpt2_checkpoint(kModel);

@@ -266,8 +266,12 @@ RingTensor DittoBackend::add(const RingTensor& a, const RingTensor& b) {
   if (a.shape != b.shape)
     throw std::invalid_argument("Ditto backend: add of " + shape_str(a.shape) + " and " + shape_str(b.shape));
   net::Link::Scope scope(ctx_.link(), "residual");
+  // Rows of an embedding table (GPT-2's position rows) are embedding lookups: on the embedding's
+  // grid first, as the one-hot product is (docs/DITTO.md, the contract's step 4).
+  const OpFormat& emb = format(PlanOp::embedding);
+  auto lookup = [&](const RingTensor& t) { return t.weight.empty() ? t : to(t, emb.ring, emb.frac_bits); };
   const OpFormat& fmt = format(PlanOp::residual);
-  const RingTensor x = to(a, fmt.ring, fmt.frac_bits), y = to(b, fmt.ring, fmt.frac_bits);
+  const RingTensor x = to(lookup(a), fmt.ring, fmt.frac_bits), y = to(lookup(b), fmt.ring, fmt.frac_bits);
   return on_ring(x, [&](const auto& xa) {
     using T = elem_t<decltype(xa)>;
     return RingTensor::of(mpc::add_aa(xa, y.share<T>()), fmt.frac_bits);

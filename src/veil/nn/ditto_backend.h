@@ -13,7 +13,9 @@
 //   FM32 -> FM64: upcast_a with the left shift folded in (2 rounds; x must lie in [−2^30, 2^30]
 //                 at its fraction bits; a 32-bit truncation first when the target has fewer).
 // Products keep their fraction bits (x at f times W at f_W has f + f_W) until a consumer casts
-// them, so the bias is added exactly at f + f_W, a product that goes on to another ring is
+// them, so the bias is added exactly at f + f_W (on FM32 the accumulator plus the bias must then
+// stay within 2^30 at f + f_W bits: tools/distill.py's calibration bounds the accumulator with a
+// bit of margin; PlanSimBackend reports a violation), a product that goes on to another ring is
 // truncated there for free (attention's probs·v at 36 bits lands on FM32 at 8 with one local
 // down-cast) and the query/key/value products up-cast without a truncation when f + f_W ≤ 18.
 // Scaling by a power of two (GPT-2's 1/sqrt(head size) for head sizes 4, 16, 64, 256) only moves
@@ -21,7 +23,8 @@
 //
 // Which plan op a Backend call is: embed -> embedding; matmul/matmul_nt with a weight -> linear
 // (lm_head for lm_head.weight or the tied wte.weight), without -> attention; add -> residual
-// (both operands cast to it); split_heads -> its output is cast to attention's format (queries,
+// (both operands cast to it; rows of a table, GPT-2's position rows, to the embedding's format
+// first); split_heads -> its output is cast to attention's format (queries,
 // keys and values: the cache then holds them in it); layernorm, softmax, activation (gelu, with
 // the plan's approximation), tanh -> themselves. The layer of a per-layer override is that of the
 // last weight an op used (h.<i>.*), reset by embed and by ln_f.

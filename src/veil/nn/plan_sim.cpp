@@ -154,9 +154,11 @@ SimTensor PlanSimBackend::matmul(const SimTensor& a, const SimTensor& b) { retur
 SimTensor PlanSimBackend::matmul_nt(const SimTensor& a, const SimTensor& b) { return product(a, b, true); }
 
 SimTensor PlanSimBackend::add(const SimTensor& a, const SimTensor& b) {
+  const OpFormat& emb = format(PlanOp::embedding);
+  auto lookup = [&](const SimTensor& t) { return t.weight.empty() ? t : to(t, emb.ring, emb.frac_bits); };
   const OpFormat& fmt = format(PlanOp::residual);
-  SimTensor x = to(a, fmt.ring, fmt.frac_bits);
-  const SimTensor y = to(b, fmt.ring, fmt.frac_bits);
+  SimTensor x = to(lookup(a), fmt.ring, fmt.frac_bits);
+  const SimTensor y = to(lookup(b), fmt.ring, fmt.frac_bits);
   for (size_t i = 0; i < x.v.size(); ++i) x.v[i] += y.v.at(i);
   return x;
 }

@@ -1,18 +1,22 @@
 // `veil bench ops`: the operation table of docs/BENCHMARKS.md; `veil bench costs`: the declared
 // cost table of docs/PROTOCOLS.md; `veil bench gemm`: the local ring GEMM against a naive loop;
-// `veil bench kernels`: the per-kernel breakdown of a GeLU, a softmax and a LayerNorm block.
+// `veil bench kernels`: the per-kernel breakdown of a GeLU, a softmax and a LayerNorm block;
+// `veil bench ditto`: the fp64 and ditto precision plans on the mixed-ring backend (ditto_bench.h).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cost_table.h"
+#include "ditto_bench.h"
 #include "gemm_bench.h"
 #include "kernel_breakdown.h"
+#include "kv_bench.h"
 #include "model_bench.h"
 #include "net_model.h"
 #include "ops_cases.h"
 #include "veil/commands.h"
+#include "veil/kv_flags.h"
 
 namespace veil::app {
 
@@ -102,9 +106,40 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   model->callback([mo] { bench::run_model_bench(*mo); });
 
+  auto dop = std::make_shared<bench::DittoBenchOptions>();
+  auto* ditto = bench->add_subcommand("ditto", "The mixed-ring backend under the fp64 and ditto precision plans in one run: "
+                                               "GPT2-base (32-token prompt + 1 token) and BERT-base (128 tokens) with random "
+                                               "weights of the real shapes (the ditto plan's weight scales as calibration "
+                                               "picks them from max |w|); wall, bytes, rounds, modelled LAN/WAN, per-op "
+                                               "breakdown with the casts as their own column, and the fp64/ditto ratios "
+                                               "against the targets (LAN >= 1.6x, bytes >= 2x)");
+  ditto->add_flag("--quick", dop->quick, "2 layers instead of 12 (a smoke run)");
+  ditto->add_option("--model", dop->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}))->capture_default_str();
+  ditto->add_option("--json", dop->json_path, "Also write the rows as JSON to this file");
+  ditto->callback([dop] { bench::run_ditto_bench(*dop); });
+
   auto* kernels = bench->add_subcommand("kernels", "Bytes and rounds per kernel (link tag) inside one GeLU block, "
                                                    "one softmax block and one LayerNorm block on FM64");
   kernels->callback([] { bench::print_kernel_breakdown(); });
+
+  auto ko = std::make_shared<bench::KvBenchOptions>();
+  auto kf = std::make_shared<KvFlags>();
+  auto* kv = bench->add_subcommand("kv", "MPCache against the full KV cache on the MPC backend, GPT2-base shape with "
+                                         "random weights: one decoding step per context (wall, bytes, rounds, "
+                                         "modelled LAN/WAN, selection costs broken out) and the prefill's static "
+                                         "eviction revealing positions or only the count. The --kv-* flags set MPCache");
+  kv->add_flag("--quick", ko->quick, "2 layers instead of 12 (a smoke run)");
+  kv->add_option("--contexts", ko->contexts, "Contexts of the decoding step (and prompt lengths of the eviction table)")
+      ->delimiter(',')
+      ->capture_default_str();
+  kv->add_option("--eviction", ko->eviction, "Also the static-eviction table (true, false)")->capture_default_str();
+  kv->add_option("--json", ko->json_path, "Also write every row and setting as JSON to this file");
+  add_kv_flags(kv, *kf, false);
+  kv->callback([ko, kf] {
+    kf->policy = "mpcache";
+    ko->kv = kf->resolve();
+    bench::run_kv_bench(*ko);
+  });
 
   auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "
                                              "reference, both rings");

@@ -6,10 +6,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "net_model.h"
+#include "workload.h"
 #include "veil/model/checkpoint_layout.h"
-#include "veil/mpc/io.h"
-#include "veil/mpc/runtime.h"
 #include "veil/nn/bert.h"
 #include "veil/nn/gpt2.h"
 #include "veil/nn/mpc_backend.h"
@@ -18,80 +16,12 @@ namespace veil::bench {
 
 namespace {
 
-using Share = nn::MpcBackend::Tensor;
-
-// A consistent replicated sharing of pseudo-random ring elements, drawn without communication.
-Share random_share(mpc::Context& ctx, const Shape& shape) {
-  Share a(shape);
-  a.s0 = ctx.prg_prev().draw<uint64_t>(a.size());
-  a.s1 = ctx.prg_next().draw<uint64_t>(a.size());
-  return a;
-}
-
-std::map<std::string, Share> random_weights(mpc::Context& ctx, const model::TensorLayout& layout) {
-  std::map<std::string, Share> w;
-  for (const auto& [name, t] : layout)
-    if (t.required) w.emplace(name, random_share(ctx, t.shape));
-  return w;
-}
-
 // The breakdown columns: link tags set by the MPC backend and by the workloads below.
 const std::vector<std::string> kParts = {"linear", "lm_head", "softmax", "activation", "layernorm", "embedding", "argmax"};
 
-struct Row {
-  std::string workload;
-  double wall_s = 0;
-  int64_t bytes_max = 0, bytes_total = 0, rounds = 0;
-  int64_t client_bytes = 0, client_bytes_max = 0;  // client -> parties: all, and to the busiest party
-  std::map<std::string, std::pair<int64_t, int64_t>> parts;  // tag -> (bytes of all parties, rounds)
-};
+using Row = WorkloadRow;
 
-// Runs `body` on three in-process parties after an untimed `setup`; the timed part is measured
-// from a barrier to the end of `body`.
-Row run_workload(const std::string& name, const std::function<std::function<void()>(mpc::Context&, mpc::ClientPort&)>& setup) {
-  Row row{name};
-  mpc::ClientPort port;
-  std::array<double, 3> wall{};
-  std::array<net::Traffic, 3> traffic{};
-  std::array<std::map<std::string, net::Traffic>, 3> tags_before, tags_after;
-  mpc::run_parties([&](mpc::Context& ctx) {
-    std::function<void()> body = setup(ctx, port);
-    mpc::sync_parties(ctx);
-    tags_before[size_t(ctx.id())] = ctx.link().by_tag();
-    net::Traffic before = ctx.link().total();
-    auto t0 = std::chrono::steady_clock::now();
-    body();
-    wall[size_t(ctx.id())] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    traffic[size_t(ctx.id())] = ctx.link().total() - before;
-    tags_after[size_t(ctx.id())] = ctx.link().by_tag();
-  });
-  row.wall_s = *std::max_element(wall.begin(), wall.end());
-  for (int p = 0; p < 3; ++p) {
-    row.bytes_max = std::max<int64_t>(row.bytes_max, int64_t(traffic[size_t(p)].bytes));
-    row.bytes_total += int64_t(traffic[size_t(p)].bytes);
-    row.rounds = std::max<int64_t>(row.rounds, int64_t(traffic[size_t(p)].rounds));
-    for (const auto& tag : kParts) {
-      net::Traffic a = tags_after[size_t(p)][tag], b = tags_before[size_t(p)][tag];
-      auto& [bytes, rounds] = row.parts[tag];
-      bytes += int64_t(a.bytes - b.bytes);
-      rounds = std::max<int64_t>(rounds, int64_t(a.rounds - b.rounds));
-    }
-  }
-  // The client's inputs (token ids or one-hot rows) feed only the embeddings.
-  const mpc::ClientTraffic client = port.traffic();
-  row.client_bytes = int64_t(client.bytes_sent);
-  row.client_bytes_max = int64_t(*std::max_element(client.sent_to.begin(), client.sent_to.end()));
-  row.bytes_total += row.client_bytes;
-  row.parts["embedding"].first += row.client_bytes;
-  return row;
-}
-
-model::Gpt2Config gpt2_base(bool quick) {
-  model::Gpt2Config c{};
-  c.n_layer = quick ? 2 : 12, c.n_head = 12, c.n_embd = 768, c.n_positions = 1024, c.vocab_size = 50257;
-  c.n_inner = 3072;
-  return c;
-}
+Row run_workload(const std::string& name, const WorkloadSetup& setup) { return bench::run_workload(name, kParts, setup); }
 
 model::BertConfig bert_base(bool quick) {
   model::BertConfig c{};
@@ -104,14 +34,6 @@ model::BertConfig bert_base(bool quick) {
 // GPT-2: the prompt of `prompt_len` tokens through the model, the next token chosen by argmax
 // inside MPC and handed to the client. With `context` > 0, one decode step instead, over a KV
 // cache of `context` positions filled with random shares.
-// The client's input for t tokens of a vocabulary of v: ids, or one-hot rows.
-std::vector<uint64_t> client_tokens(nn::TokenInput input, int64_t t, int64_t v) {
-  if (input == nn::TokenInput::secret_ids) return std::vector<uint64_t>(size_t(t), 0);
-  std::vector<uint64_t> rows(size_t(t * v), 0);
-  for (int64_t i = 0; i < t; ++i) rows[size_t(i * v)] = 1;
-  return rows;
-}
-
 Row gpt2_workload(const model::Gpt2Config& cfg, int64_t prompt_len, int64_t context, const std::string& name,
                   nn::TokenInput input) {
   return run_workload(name, [&cfg, prompt_len, context, input](mpc::Context& ctx, mpc::ClientPort& port) {
@@ -153,12 +75,6 @@ Row bert_workload(const model::BertConfig& cfg, int64_t tokens, const std::strin
   });
 }
 
-std::string gb(int64_t b) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f GB", double(b) / 1e9);
-  return buf;
-}
-
 }  // namespace
 
 void run_model_bench(const ModelBenchOptions& o) {
@@ -189,10 +105,7 @@ void run_model_bench(const ModelBenchOptions& o) {
   nlohmann::json out = nlohmann::json::array();
   for (auto& job : jobs) {
     Row r = job();
-    // The client's upload precedes the computation: one more hop, and its bytes to the busiest
-    // receiving party on the critical path.
-    const int64_t path_bytes = r.bytes_max + r.client_bytes_max, path_rounds = r.rounds + (r.client_bytes > 0);
-    double lan = kLan.time(r.wall_s, path_bytes, path_rounds), wan = kWan.time(r.wall_s, path_bytes, path_rounds);
+    const double lan = r.lan_s(), wan = r.wan_s();  // the client's upload precedes the computation
     std::printf("| %s | %.2f | %s | %s | %s | %lld | %.2f | %.2f |", r.workload.c_str(), r.wall_s, gb(r.bytes_total).c_str(),
                 gb(r.bytes_max).c_str(), gb(r.client_bytes).c_str(), static_cast<long long>(r.rounds), lan, wan);
     nlohmann::json parts;

@@ -8,6 +8,7 @@
 #include "mpc/kernel_harness.h"
 #include "veil/core/fixed_point.h"
 #include "veil/mpc/any_at_least.h"
+#include "veil/mpc/bit_inject.h"
 #include "veil/mpc/shuffle.h"
 #include "veil/mpc/topk_onehot.h"
 
@@ -65,6 +66,45 @@ TEST(TopkOnehot, OneElementAndBadK) {
                                       return topk_onehot(ctx, in[0], 3, 0, 32);
                                     }),
                std::exception);
+}
+
+TEST(Bit2aDealt, InjectsBitsExactly) {
+  for (int64_t n : {1, 2, 3, 100, 1001}) {
+    std::vector<uint64_t> bits(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) bits[size_t(i)] = uint64_t((i * 7 + i / 3) % 2);
+    Tensor<uint64_t> x({n});
+    for (int64_t i = 0; i < n; ++i) x.data[size_t(i)] = bits[size_t(i)] ? uint64_t(-5) : uint64_t(5);
+    auto [got, m] = run_kernel<uint64_t>({x}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
+      return bit2a_dealt(ctx, msb_a(ctx, in[0]));  // [x < 0] as a boolean bit, injected
+    });
+    EXPECT_EQ(got, bits) << n;
+  }
+}
+
+TEST(Bit2aDealt, CostsWhatItDeclares) {
+  const int64_t n = 301;
+  Tensor<uint64_t> x({n});
+  for (int64_t i = 0; i < n; ++i) x.data[size_t(i)] = uint64_t(i % 3 ? -1 : 1);
+  std::array<net::Traffic, 3> traffic;
+  std::vector<uint64_t> got;
+  run_parties([&](Context& ctx) {
+    const AShare<uint64_t> a = share_input(ctx, 0, x, x.shape);
+    const BShare<uint64_t> b = msb_a(ctx, a);
+    sync_parties(ctx);
+    const net::Traffic before = ctx.link().total();
+    const AShare<uint64_t> y = bit2a_dealt(ctx, b);
+    traffic[size_t(ctx.id())] = ctx.link().total() - before;
+    const Tensor<uint64_t> r = reveal_all(ctx, y);
+    if (ctx.id() == 0) got = r.data;
+  });
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(got[size_t(i)], uint64_t(i % 3 ? 1 : 0));
+  testing::Measured m;
+  for (const auto& d : traffic) {
+    m.rounds = std::max<int64_t>(m.rounds, int64_t(d.rounds));
+    m.bytes_max = std::max<int64_t>(m.bytes_max, int64_t(d.bytes));
+    m.bytes_total += int64_t(d.bytes);
+  }
+  testing::expect_cost(m, cost_bit2a_dealt<uint64_t>(n));
 }
 
 TEST(AnyAtLeast, FlagsColumnsWithARowAtTheThreshold) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/bit_inject.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/carry_tree.h"
 #include "veil/mpc/io.h"
@@ -49,7 +50,7 @@ AShare<uint64_t> any_at_least(Context& ctx, const AShare<uint64_t>& x, uint64_t 
   BShare<uint64_t> bits(Shape{t}, 1);
   bits.s0 = from_plane(any.s0.data(), size_t(t));
   bits.s1 = from_plane(any.s1.data(), size_t(t));
-  AShare<uint64_t> flags = bit2a(ctx, bits);
+  AShare<uint64_t> flags = bit2a_dealt(ctx, bits);
   const AShare<uint64_t> one = add_ap(ctx, AShare<uint64_t>(Shape{1}), std::vector<uint64_t>{1});
   for (int64_t j : forced) {
     if (j < 0 || j >= t) throw std::invalid_argument("any_at_least: forced column " + std::to_string(j));
@@ -61,7 +62,7 @@ AShare<uint64_t> any_at_least(Context& ctx, const AShare<uint64_t>& x, uint64_t 
 Cost cost_any_at_least(int64_t w, int64_t t, int ell) {
   Cost c = cost_ltz_window_b(w * t, ell);
   for (int64_t live = w; live > 1; live = live / 2 + live % 2) c = c + cost_and_bb<uint64_t>(live / 2 * words_of(t));
-  return c + cost_bit2a<uint64_t>(t);
+  return c + cost_bit2a_dealt<uint64_t>(t);
 }
 
 }  // namespace veil::mpc

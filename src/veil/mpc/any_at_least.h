@@ -15,8 +15,8 @@ namespace veil::mpc {
 // Algorithm: one carry-tree msb of x − threshold on its low ell bits for all W·T entries gives
 // c_it = [x_it < threshold] (exact while |x − threshold| < 2^(ell−1)); the bits are packed 64 to a
 // word and AND-reduced over the W rows (ceil(log2 W) rounds of and_bb on packed words); the flag
-// is NOT of the result, injected by bit2a.
-// Rounds: msb(ell) + ceil(log2 W) + 1. Bytes: cost_any_at_least.
+// is NOT of the result, injected by bit2a_dealt (mpc/bit_inject.h).
+// Rounds: msb(ell) + ceil(log2 W) + 2. Bytes: cost_any_at_least.
 AShare<uint64_t> any_at_least(Context& ctx, const AShare<uint64_t>& x, uint64_t threshold, int ell,
                               const std::vector<int64_t>& forced = {});
 Cost cost_any_at_least(int64_t w, int64_t t, int ell);

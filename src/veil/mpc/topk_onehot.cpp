@@ -6,6 +6,7 @@
 #include <string>
 
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/bit_inject.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/carry_tree.h"
 #include "veil/mpc/layout.h"
@@ -52,7 +53,7 @@ AShare<uint64_t> topk_onehot(Context& ctx, const AShare<uint64_t>& x, int64_t k,
   AShare<uint32_t> rank(Shape{rows * n});
   if (pairs > 0) {
     const AShare<uint64_t> d = sub_aa(gather(xt, ia, ps), gather(xt, ib, ps));
-    const AShare<uint32_t> b = bit2a(ctx, narrow_bits(ltz_window_b(ctx, d, 0, ell)));  // [x'_i < x'_j], 0/1
+    const AShare<uint32_t> b = bit2a_dealt(ctx, narrow_bits(ltz_window_b(ctx, d, 0, ell)));  // [x'_i < x'_j], 0/1
     std::vector<uint32_t> loser_is_j(size_t(rows * n), 0);  // public part: Σ_(i<j) 1 for element j
     for (size_t p = 0; p < ib.size(); ++p) ++loser_is_j[size_t(ib[p])];
     for (size_t p = 0; p < ia.size(); ++p) {
@@ -73,7 +74,7 @@ AShare<uint64_t> topk_onehot(Context& ctx, const AShare<uint64_t>& x, int64_t k,
   const Shape out_shape{rows, k, n};
   const AShare<uint32_t> z = add_ap(ctx, gather(rank, src, Shape{rows * k * n}), minus);
   std::vector<uint64_t> z0(z.s0.begin(), z.s0.end()), z1(z.s1.begin(), z.s1.end());
-  const AShare<uint64_t> u = bit2a(ctx, msb_of_sum(ctx, z0, z1, rank_bits(n, k), out_shape));
+  const AShare<uint64_t> u = bit2a_dealt(ctx, msb_of_sum(ctx, z0, z1, rank_bits(n, k), out_shape));
   AShare<uint64_t> onehot = u;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 1; j < k; ++j)
@@ -88,8 +89,8 @@ Cost cost_topk_onehot(int64_t rows, int64_t n, int64_t k, int drop, int ell) {
   const int64_t pairs = rows * n * (n - 1) / 2, tests = rows * k * n;
   Cost c;
   if (drop > 0) c = c + cost_trunc_a<uint64_t>(rows * n, drop);
-  if (pairs > 0) c = c + cost_ltz_window_b(pairs, ell) + cost_bit2a<uint32_t>(pairs);
-  return c + cost_msb_of_sum(tests, rank_bits(n, k)) + cost_bit2a<uint64_t>(tests);
+  if (pairs > 0) c = c + cost_ltz_window_b(pairs, ell) + cost_bit2a_dealt<uint32_t>(pairs);
+  return c + cost_msb_of_sum(tests, rank_bits(n, k)) + cost_bit2a_dealt<uint64_t>(tests);
 }
 
 std::vector<uint64_t> topk_onehot_plain(const std::vector<double>& x, int64_t rows, int64_t n, int64_t k) {

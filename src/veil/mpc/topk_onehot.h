@@ -19,12 +19,12 @@ namespace veil::mpc {
 //   2. for every pair i < j of a row, b_ij = [x'_i < x'_j] on the low ell bits of x'_i − x'_j
 //      (exact while |x'_i − x'_j| < 2^(ell−1)): one carry-tree msb for all R·N(N−1)/2 pairs;
 //   3. rank_i = Σ_(j>i) b_ij + Σ_(j<i) (1 − b_ji), by bit injection into Z_2^32 (the ranks are a
-//      permutation of 0..N−1);
+//      permutation of 0..N−1; bit2a_dealt, mpc/bit_inject.h);
 //   4. u_(j,i) = [rank_i ≤ j] for j < k (a msb on a few bits), injected into Z_2^64; the one-hot
 //      row j is u_j − u_(j−1), locally.
 // Requires |x| < 2^(drop + ell − 2). Exact up to the resolution 2^drop (values closer than that
 // may rank either way, consistently).
-// Rounds: trunc_a (drop > 0) + msb(ell) + 1 + msb(ceil(log2(N + k + 1)) + 1) + 1: 18 for drop 10,
+// Rounds: trunc_a (drop > 0) + msb(ell) + 2 + msb(ceil(log2(N + k + 1)) + 1) + 2: 20 for drop 10,
 // ell 24, N ≤ 64. Bytes: cost_topk_onehot; per row about N²/2 comparisons and k·N injections.
 AShare<uint64_t> topk_onehot(Context& ctx, const AShare<uint64_t>& x, int64_t k, int drop, int ell);
 Cost cost_topk_onehot(int64_t rows, int64_t n, int64_t k, int drop, int ell);

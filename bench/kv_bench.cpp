@@ -1,0 +1,202 @@
+#include "kv_bench.h"
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "veil/core/fixed_point.h"
+#include "veil/mpc/io.h"
+#include "veil/nn/gpt2.h"
+#include "veil/nn/kv_policy_factory.h"
+#include "workload.h"
+
+namespace veil::bench {
+
+namespace {
+
+// Link tags of the table: the attention softmax and MPCache's selection kernels (nn/mpc_backend_kv.cpp).
+const std::vector<std::string> kTags = {"softmax", "kv_similarity", "kv_topk", "kv_gather", "kv_summary", "kv_static",
+                                        "linear", "argmax"};
+
+// GPT2-base with n_positions = context when the context exceeds GPT2-base's 1024.
+model::Gpt2Config shape_for(bool quick, int64_t context) {
+  model::Gpt2Config c = gpt2_base(quick);
+  c.n_positions = std::max<int64_t>(c.n_positions, context);
+  return c;
+}
+
+// One decoding step at `context` (context − 1 cached rows of random shares plus the new token)
+// with `kv`; the policy's cluster summaries of the cached rows are built before the timed step.
+WorkloadRow decode_step(const model::Gpt2Config& cfg, int64_t context, const nn::KvPolicyConfig& kv,
+                        const std::string& name) {
+  return run_workload(name, kTags, [&cfg, context, kv](mpc::Context& ctx, mpc::ClientPort& port) {
+    auto be = std::make_shared<nn::MpcBackend>(ctx, random_weights(ctx, model::gpt2_layout(cfg)), port,
+                                               nn::TokenInput::client_onehot);
+    auto net = std::make_shared<nn::Gpt2<nn::MpcBackend>>(*be, cfg);
+    auto policy = nn::make_kv_policy<nn::MpcBackend>(kv, cfg.n_layer);
+    auto cache = std::make_shared<nn::KvCache<nn::MpcBackend>>(net->new_cache(policy));
+    const int64_t d = cfg.head_dim(), rows = context - 1;
+    for (int64_t l = 0; l < cfg.n_layer; ++l)
+      cache->append(*be, l, random_share(ctx, {cfg.n_head, rows, d}), random_share(ctx, {cfg.n_head, rows, d}));
+    cache->advance(rows);
+    if (policy) policy->end_pass(*be, *cache, rows);  // summaries of the cached clusters (untimed)
+    if (ctx.id() == 0) port.send_input(client_tokens(nn::TokenInput::client_onehot, 1, cfg.vocab_size));
+    return std::function<void()>([be, net, cache] {
+      const Share h = net->hidden(be->input_tokens({0}), *cache);
+      be->reveal_tokens(be->argmax(net->logits(h)));
+    });
+  });
+}
+
+// The summaries of one new coarse cluster in every selecting layer (what a step that completes a
+// cluster adds, once per `coarse` steps).
+WorkloadRow summary_update(const model::Gpt2Config& cfg, const nn::KvPolicyConfig& kv) {
+  return run_workload("summary of one coarse cluster", kTags, [&cfg, kv](mpc::Context& ctx, mpc::ClientPort& port) {
+    auto be = std::make_shared<nn::MpcBackend>(ctx, nn::MpcBackend::WeightShares{}, port);
+    auto policy = nn::make_kv_policy<nn::MpcBackend>(kv, cfg.n_layer);
+    auto cache = std::make_shared<nn::KvCache<nn::MpcBackend>>(cfg.n_layer, policy);
+    const int64_t d = cfg.head_dim(), rows = kv.fine + kv.coarse;
+    for (int64_t l = 0; l < cfg.n_layer; ++l)
+      cache->append(*be, l, random_share(ctx, {cfg.n_head, rows, d}), random_share(ctx, {cfg.n_head, rows, d}));
+    cache->advance(rows);
+    return std::function<void()>([be, cache, policy, rows] { policy->end_pass(*be, *cache, 1); });
+  });
+}
+
+// Static eviction at the prefill of a `t`-token prompt, every layer group (layers 0 and 1 alone,
+// then pairs): votes of the observation window against gamma, the pair's union, then the reveal
+// mode's way of keeping the rows. Votes are public values here (their cost does not depend on
+// them) set so that about half the tokens are kept.
+WorkloadRow static_eviction(const model::Gpt2Config& cfg, int64_t t, const nn::KvPolicyConfig& kv, const std::string& name) {
+  return run_workload(name, kTags, [&cfg, t, kv](mpc::Context& ctx, mpc::ClientPort& port) {
+    auto be = std::make_shared<nn::MpcBackend>(ctx, nn::MpcBackend::WeightShares{}, port);
+    const int64_t w = std::max<int64_t>(1, int64_t(std::ceil(kv.window * double(t))));
+    const double threshold = kv.gamma * double(cfg.n_head);
+    std::mt19937_64 rng(1);  // the same public votes on every party
+    Tensor<uint64_t> votes({w, t});
+    for (auto& v : votes.data) v = fxp_encode<uint64_t>(rng() % 2 ? 0.0 : threshold * 1.5, be->frac_bits());
+    auto shared = std::make_shared<Share>(mpc::share_public(ctx, votes));
+    const int64_t d = cfg.head_dim();
+    std::vector<Share> kvs;
+    for (int64_t l = 0; l < 2 * cfg.n_layer; ++l) kvs.push_back(random_share(ctx, {cfg.n_head, t, d}));
+    auto k = std::make_shared<std::vector<Share>>(std::move(kvs));
+    return std::function<void()>([be, shared, k, kv, threshold, &cfg] {
+      for (int64_t l = 0; l < cfg.n_layer; ++l) {
+        if (nn::selection_leader(l, kv.share) != l) continue;
+        const int64_t partner = nn::selection_partner(l, kv.share, cfg.n_layer);
+        Share flags = be->kept_flags(*shared, threshold, {});
+        std::vector<Share> rows{(*k)[size_t(2 * l)], (*k)[size_t(2 * l + 1)]};
+        if (partner >= 0) {
+          flags = be->union_flags(flags, be->kept_flags(*shared, threshold, {}));
+          rows.push_back((*k)[size_t(2 * partner)]), rows.push_back((*k)[size_t(2 * partner + 1)]);
+        }
+        if (kv.reveal == nn::StaticReveal::positions) {
+          const std::vector<int64_t> kept = be->reveal_kept_rows(flags);
+          for (Share& r : rows) r = be->select_rows(r, kept);
+        } else {
+          rows = be->compact_kept_rows(flags, rows);
+        }
+      }
+    });
+  });
+}
+
+std::string part(const WorkloadRow& r, const std::string& tag) {
+  auto it = r.parts.find(tag);
+  const auto [bytes, rounds] = it == r.parts.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f MB / %lld r", double(bytes) / 1e6, static_cast<long long>(rounds));
+  return buf;
+}
+
+nlohmann::json row_json(const WorkloadRow& r) {
+  nlohmann::json parts;
+  for (const auto& [tag, v] : r.parts) parts[tag] = {{"bytes_total", v.first}, {"rounds", v.second}};
+  return {{"workload", r.workload}, {"wall_s", r.wall_s}, {"bytes_total", r.bytes_total}, {"bytes_max", r.bytes_max},
+          {"rounds", r.rounds}, {"lan_s", r.lan_s()}, {"wan_s", r.wan_s()}, {"parts", parts}};
+}
+
+}  // namespace
+
+void run_kv_bench(const KvBenchOptions& o) {
+  nn::KvPolicyConfig kv = o.kv;
+  kv.kind = nn::KvPolicyKind::mpcache;
+  nn::validate(kv);
+  nlohmann::json out = {{"kv", nn::to_json(kv)}, {"layers", gpt2_base(o.quick).n_layer}};
+  const std::string shape = o.quick ? "GPT2-base shape, 2 layers" : "GPT2-base shape";
+
+  // Summary cost, once: it does not depend on the context.
+  const WorkloadRow summary = summary_update(shape_for(o.quick, 1024), kv);
+  const int64_t summary_bytes = summary.parts.at("kv_summary").first;
+  std::printf("Settings: %s. Decode steps attend over the stated context (cached rows are random shares, no "
+              "static eviction: every row stays a candidate). Contexts above 1024 use GPT2-base with n_positions "
+              "raised to the context (random weights). Cluster summaries are built when a coarse cluster of %lld "
+              "rows completes: %.2f MB and %lld rounds for all selecting layers, %.3f MB per step amortised "
+              "(included in the mpcache bytes below, not in its wall time or rounds).\n\n",
+              nn::describe(kv).c_str(), (long long)kv.coarse, double(summary_bytes) / 1e6,
+              (long long)summary.parts.at("kv_summary").second, double(summary_bytes) / 1e6 / double(kv.coarse));
+  std::printf("| context | policy | wall (s) | all parties | busiest party | rounds | LAN (s) | WAN (s) | softmax | "
+              "similarity | top-k | gathering | full ÷ mpcache: LAN | bytes |\n");
+  std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  nlohmann::json steps = nlohmann::json::array();
+  for (int64_t c : o.contexts) {
+    const model::Gpt2Config cfg = shape_for(o.quick, c);
+    nn::KvPolicyConfig full;
+    const WorkloadRow f = decode_step(cfg, c, full, shape + ": full, context " + std::to_string(c));
+    WorkloadRow m = decode_step(cfg, c, kv, shape + ": mpcache, context " + std::to_string(c));
+    m.bytes_total += summary_bytes / kv.coarse;  // amortised summaries
+    for (const WorkloadRow* r : {&f, static_cast<const WorkloadRow*>(&m)}) {
+      const bool is_full = r == &f;
+      char ratio[64] = "";
+      if (!is_full)
+        std::snprintf(ratio, sizeof ratio, "%.2f× | %.2f×", f.lan_s() / m.lan_s(), double(f.bytes_total) / double(m.bytes_total));
+      else
+        std::snprintf(ratio, sizeof ratio, " | ");
+      std::printf("| %lld | %s | %.2f | %s | %s | %lld | %.2f | %.2f | %s | %s | %s | %s | %s |\n", (long long)c,
+                  is_full ? "full" : "mpcache", r->wall_s, gb(r->bytes_total).c_str(), gb(r->bytes_max).c_str(),
+                  (long long)r->rounds, r->lan_s(), r->wan_s(), part(*r, "softmax").c_str(),
+                  is_full ? "—" : part(*r, "kv_similarity").c_str(), is_full ? "—" : part(*r, "kv_topk").c_str(),
+                  is_full ? "—" : part(*r, "kv_gather").c_str(), ratio);
+      std::fflush(stdout);
+      nlohmann::json j = row_json(*r);
+      j["context"] = c, j["policy"] = is_full ? "full" : "mpcache";
+      steps.push_back(j);
+    }
+  }
+  out["decode_steps"] = steps;
+  out["summary_update"] = row_json(summary);
+
+  if (o.eviction) {
+    std::printf("\nStatic eviction at the prefill (every layer group of the model; about half the prompt kept): "
+                "what revealing only the count costs over revealing the positions.\n\n");
+    std::printf("| prompt tokens | reveal | wall (s) | all parties | busiest party | rounds | LAN (s) | WAN (s) |\n");
+    std::printf("|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    nlohmann::json ev = nlohmann::json::array();
+    for (int64_t t : o.contexts) {
+      const model::Gpt2Config cfg = shape_for(o.quick, t);
+      for (nn::StaticReveal mode : {nn::StaticReveal::positions, nn::StaticReveal::count}) {
+        nn::KvPolicyConfig c = kv;
+        c.reveal = mode;
+        const WorkloadRow r = static_eviction(cfg, t, c, std::string("static eviction, ") + nn::static_reveal_name(mode));
+        std::printf("| %lld | %s | %.2f | %s | %s | %lld | %.2f | %.2f |\n", (long long)t, nn::static_reveal_name(mode),
+                    r.wall_s, gb(r.bytes_total).c_str(), gb(r.bytes_max).c_str(), (long long)r.rounds, r.lan_s(), r.wan_s());
+        std::fflush(stdout);
+        nlohmann::json j = row_json(r);
+        j["prompt_tokens"] = t, j["reveal"] = nn::static_reveal_name(mode);
+        ev.push_back(j);
+      }
+    }
+    out["static_eviction"] = ev;
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream f(o.json_path);
+    if (!f) throw std::runtime_error("cannot write " + o.json_path);
+    f << out.dump(2) << "\n";
+  }
+}
+
+}  // namespace veil::bench

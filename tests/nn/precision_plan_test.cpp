@@ -205,9 +205,9 @@ TEST(PlanWeightsTest, EncodingsFollowTheOpsScalesAndClamp) {
   EXPECT_EQ(encode_weight(0.5, fc[0]), 1024);
   EXPECT_EQ(encode_weight(3.0, fc[0]), 2047);   // clamped to 12 signed bits
   EXPECT_EQ(encode_weight(-3.0, fc[0]), -2048);
-  EXPECT_EQ(gpt2_layer_of("h.12.attn.c_proj.bias"), 12);
-  EXPECT_EQ(gpt2_layer_of("ln_f.weight"), std::nullopt);
-  EXPECT_THROW(gpt2_weight_uses("bert.pooler.dense.weight", true), PlanError);
+  EXPECT_EQ(layer_of("h.12.attn.c_proj.bias"), 12);
+  EXPECT_EQ(layer_of("ln_f.weight"), std::nullopt);
+  EXPECT_THROW(weight_uses("bert.pooler.dense.weight", true), PlanError);
 }
 
 }  // namespace

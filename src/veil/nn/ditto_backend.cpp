@@ -246,7 +246,7 @@ RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool 
   PlanOp op = PlanOp::attention;
   if (weighted) {
     op = is_head_weight(b.weight) ? PlanOp::lm_head : PlanOp::linear;
-    layer_ = gpt2_layer_of(b.weight);
+    layer_ = layer_of(b.weight);
   }
   net::Link::Scope scope(ctx_.link(), std::string(plan_op_name(op)));
   const OpFormat& fmt = format(op);
@@ -280,7 +280,7 @@ RingTensor DittoBackend::add(const RingTensor& a, const RingTensor& b) {
 
 // The bias joins x at x's fraction bits (a product's f + f_W): exact.
 RingTensor DittoBackend::add_bias(const RingTensor& x, const RingTensor& bias) {
-  if (!bias.weight.empty()) layer_ = gpt2_layer_of(bias.weight);
+  if (!bias.weight.empty()) layer_ = layer_of(bias.weight);
   RingTensor b = weight_on(bias, x.ring);
   b = gather(to(b, x.ring, x.frac_bits), broadcast_last_map(x.shape, bias.shape.at(0)));
   return on_ring(x, [&](const auto& xa) {
@@ -313,7 +313,7 @@ RingTensor DittoBackend::scale(const RingTensor& x, double c) {
 // ---- non-linear maps
 
 RingTensor DittoBackend::layernorm(const RingTensor& x, const RingTensor& gamma, const RingTensor& beta, double eps) {
-  if (!gamma.weight.empty()) layer_ = gpt2_layer_of(gamma.weight);
+  if (!gamma.weight.empty()) layer_ = layer_of(gamma.weight);
   net::Link::Scope scope(ctx_.link(), "layernorm");
   const OpFormat& fmt = format(PlanOp::layernorm);
   const RingTensor xs = to(x, fmt.ring, fmt.frac_bits);
@@ -339,6 +339,7 @@ RingTensor DittoBackend::activation(const RingTensor& x, model::Activation act) 
 
 // tanh(x) = 2·sigmoid(2x) − 1 (BERT's pooler).
 RingTensor DittoBackend::tanh(const RingTensor& x) {
+  net::Link::Scope scope(ctx_.link(), "activation");
   const OpFormat& fmt = format(PlanOp::tanh);
   const RingTensor xs = to(x, fmt.ring, fmt.frac_bits);
   return on_ring(xs, [&](const auto& a) {

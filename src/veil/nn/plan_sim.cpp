@@ -122,7 +122,7 @@ SimTensor PlanSimBackend::product(const SimTensor& a, const SimTensor& b, bool t
   PlanOp op = PlanOp::attention;
   if (weighted) {
     op = is_head_weight(b.weight) ? PlanOp::lm_head : PlanOp::linear;
-    layer_ = gpt2_layer_of(b.weight);
+    layer_ = layer_of(b.weight);
   }
   const OpFormat& fmt = format(op);
   const SimTensor x = to(a, fmt.ring, fmt.frac_bits);
@@ -164,7 +164,7 @@ SimTensor PlanSimBackend::add(const SimTensor& a, const SimTensor& b) {
 }
 
 SimTensor PlanSimBackend::add_bias(const SimTensor& x, const SimTensor& bias) {
-  if (!bias.weight.empty()) layer_ = gpt2_layer_of(bias.weight);
+  if (!bias.weight.empty()) layer_ = layer_of(bias.weight);
   const SimTensor b = to(weight_on(bias, x.ring), x.ring, x.frac_bits);
   const int64_t n = b.shape.at(0);
   SimTensor y = x;
@@ -192,7 +192,7 @@ SimTensor PlanSimBackend::scale(const SimTensor& x, double c) {
 }
 
 SimTensor PlanSimBackend::layernorm(const SimTensor& x, const SimTensor& gamma, const SimTensor& beta, double eps) {
-  if (!gamma.weight.empty()) layer_ = gpt2_layer_of(gamma.weight);
+  if (!gamma.weight.empty()) layer_ = layer_of(gamma.weight);
   const OpFormat& fmt = format(PlanOp::layernorm);
   SimTensor y = to(x, fmt.ring, fmt.frac_bits);
   const SimTensor g = to(weight_on(gamma, fmt.ring), fmt.ring, fmt.frac_bits);

@@ -31,38 +31,54 @@ template <class T> void deal_on(const std::vector<int64_t>& ints, const Shape& s
 
 }  // namespace
 
-std::optional<int64_t> gpt2_layer_of(const std::string& name) {
-  if (!starts_with(name, "h.")) return std::nullopt;
-  const size_t dot = name.find('.', 2);
-  if (dot == std::string::npos || dot == 2) return std::nullopt;
-  const std::string digits = name.substr(2, dot - 2);
+namespace {
+
+// The index after `prefix` ("h.", "encoder.layer.") up to the next dot.
+std::optional<int64_t> index_after(const std::string& name, const std::string& prefix) {
+  if (!starts_with(name, prefix)) return std::nullopt;
+  const size_t dot = name.find('.', prefix.size());
+  if (dot == std::string::npos || dot == prefix.size()) return std::nullopt;
+  const std::string digits = name.substr(prefix.size(), dot - prefix.size());
   if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
   return std::stoll(digits);
 }
 
-bool is_head_weight(const std::string& name) { return name == "lm_head.weight" || name == "wte.weight"; }
+}  // namespace
 
-std::vector<WeightUse> gpt2_weight_uses(const std::string& name, bool tied_head) {
+std::optional<int64_t> layer_of(const std::string& name) {
+  if (auto l = index_after(name, "h.")) return l;
+  return index_after(name, "encoder.layer.");
+}
+
+bool is_head_weight(const std::string& name) {
+  return name == "lm_head.weight" || name == "wte.weight" || name == "classifier.weight";
+}
+
+std::vector<WeightUse> weight_uses(const std::string& name, bool tied_head) {
   if (name == "wte.weight") {
     std::vector<WeightUse> u = {{PlanOp::embedding, std::nullopt, true}};
     if (tied_head) u.push_back({PlanOp::lm_head, std::nullopt, true});
     return u;
   }
-  if (name == "wpe.weight") return {{PlanOp::embedding, std::nullopt, true}};
+  if (name == "wpe.weight" || (starts_with(name, "embeddings.") && ends_with(name, "_embeddings.weight")))
+    return {{PlanOp::embedding, std::nullopt, true}};
   if (name == "lm_head.weight") return {{PlanOp::lm_head, std::nullopt, true}};
-  if (starts_with(name, "ln_f.")) return {{PlanOp::layernorm, std::nullopt, false}};
-  if (const auto layer = gpt2_layer_of(name)) {
-    if (name.find(".ln_1.") != std::string::npos || name.find(".ln_2.") != std::string::npos)
+  if (starts_with(name, "classifier.")) return {{PlanOp::lm_head, std::nullopt, ends_with(name, ".weight")}};
+  if (starts_with(name, "ln_f.") || starts_with(name, "embeddings.LayerNorm.")) return {{PlanOp::layernorm, std::nullopt, false}};
+  if (starts_with(name, "pooler.dense.")) return {{PlanOp::linear, std::nullopt, ends_with(name, ".weight")}};
+  if (const auto layer = layer_of(name)) {
+    if (name.find(".ln_1.") != std::string::npos || name.find(".ln_2.") != std::string::npos ||
+        name.find(".LayerNorm.") != std::string::npos)
       return {{PlanOp::layernorm, layer, false}};
     return {{PlanOp::linear, layer, ends_with(name, ".weight")}};
   }
-  throw PlanError("tensor \"" + name + "\": no op of a precision plan consumes it (not a GPT-2 tensor?)");
+  throw PlanError("tensor \"" + name + "\": no op of a precision plan consumes it (not a canonical GPT-2 or BERT tensor?)");
 }
 
 std::vector<WeightEncoding> weight_encodings(const PrecisionPlan& plan, const std::string& name, bool tied_head) {
   std::vector<WeightEncoding> out;
   const auto scale = plan.scales.find(name);
-  for (const WeightUse& u : gpt2_weight_uses(name, tied_head)) {
+  for (const WeightUse& u : weight_uses(name, tied_head)) {
     const OpFormat& f = plan.at(u.op, u.layer);
     const int ring_bits = f.ring == Ring::FM32 ? 32 : 64;
     const bool clamp = f.ring == Ring::FM32 && u.matrix;

@@ -17,10 +17,12 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
   if (x.shape.empty() || x.shape.back() <= 0) throw std::invalid_argument("f_softmax: empty last axis");
   const int64_t n = x.shape.back();
   AShare<T> xm = x;
+  std::vector<T> keep;  // causal: the public 0/1 mask
   if (opt.causal) {
     if (x.shape.size() < 2) throw std::invalid_argument("f_softmax: a causal mask needs (..., Tq, Tk) scores");
     const int64_t tq = x.shape[x.shape.size() - 2], tk = n;
-    std::vector<T> keep(x.size()), low(x.size());
+    keep.resize(x.size());
+    std::vector<T> low(x.size());
     // A very negative public value: −2^(k−4) on FM32; on FM64 −2^40 (−2^22 in value at F = 18),
     // inside the range of the 32-bit window comparisons of the max and the clip of exp.
     const T neg = T(T(0) - (T(1) << (sizeof(T) == 8 ? 40 : ring_bits<T> - 4)));
@@ -36,8 +38,12 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
   const int fuzzy = sizeof(T) == 8 ? std::max(0, frac_bits<T>(ctx) - 6) : 0;
   AShare<T> m = max_last(ctx, xm, fuzzy);
   AShare<T> e = f_exp(ctx, mpc::sub_aa(xm, mpc::repeat_each(m, n, x.shape)));
+  // The masked exps are ~0 but may carry a truncation ulp; multiplying by the public mask
+  // (local, exact) makes them exactly 0, before the sum and again after the last truncation.
+  if (opt.causal) e = mpc::mul_ap(e, keep);
   AShare<T> r = f_reciprocal(ctx, mpc::sum_rows(e, n));
-  return mul_ff(ctx, e, mpc::repeat_each(r, n, x.shape));
+  AShare<T> y = mul_ff(ctx, e, mpc::repeat_each(r, n, x.shape));
+  return opt.causal ? mpc::mul_ap(y, keep) : y;
 }
 
 #define X(T) template AShare<T> f_softmax(Context&, const AShare<T>&, SoftmaxOptions);

@@ -31,6 +31,7 @@ Prg& Prg::operator=(Prg&&) noexcept = default;
 Prg::~Prg() = default;
 
 void Prg::fill(void* out, size_t bytes) {
+  if (bytes == 0) return;  // out may be null for an empty draw
   // CTR keystream = encryption of zeros, done in place in chunks (EVP takes int lengths).
   auto* p = static_cast<uint8_t*>(out);
   std::memset(p, 0, bytes);

@@ -46,6 +46,7 @@ class MsgOut {
     std::memcpy(elts_.data() + at, &v, sizeof(T));
   }
   template <class T> void put_all(const T* v, size_t n) {
+    if (n == 0) return;  // v may be null for an empty tensor
     const size_t at = elts_.size();
     elts_.resize(at + n * sizeof(T));
     std::memcpy(elts_.data() + at, v, n * sizeof(T));

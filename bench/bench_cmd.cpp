@@ -133,6 +133,9 @@ void register_bench(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   kv->add_option("--eviction", ko->eviction, "Also the static-eviction table (true, false)")->capture_default_str();
+  kv->add_option("--runs", ko->runs, "Runs per row; the table shows the run of median wall time")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   kv->add_option("--json", ko->json_path, "Also write every row and setting as JSON to this file");
   add_kv_flags(kv, *kf, false);
   kv->callback([ko, kf] {

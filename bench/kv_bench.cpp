@@ -1,6 +1,8 @@
 #include "kv_bench.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -105,6 +107,18 @@ WorkloadRow static_eviction(const model::Gpt2Config& cfg, int64_t t, const nn::K
   });
 }
 
+// The run of median wall time out of `runs` (bytes and rounds are the same in every run).
+WorkloadRow median_run(int runs, const std::function<WorkloadRow()>& run) {
+  std::vector<WorkloadRow> rows;
+  for (int i = 0; i < std::max(1, runs); ++i) {
+    rows.push_back(run());
+    if (rows.back().bytes_total != rows.front().bytes_total || rows.back().rounds != rows.front().rounds)
+      throw std::logic_error("bench kv: " + rows.back().workload + " moved different bytes or rounds in two runs");
+  }
+  std::sort(rows.begin(), rows.end(), [](const WorkloadRow& a, const WorkloadRow& b) { return a.wall_s < b.wall_s; });
+  return rows[rows.size() / 2];
+}
+
 std::string part(const WorkloadRow& r, const std::string& tag) {
   auto it = r.parts.find(tag);
   const auto [bytes, rounds] = it == r.parts.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
@@ -132,12 +146,12 @@ void run_kv_bench(const KvBenchOptions& o) {
   // Summary cost, once: it does not depend on the context.
   const WorkloadRow summary = summary_update(shape_for(o.quick, 1024), kv);
   const int64_t summary_bytes = summary.parts.at("kv_summary").first;
-  std::printf("Settings: %s. Decode steps attend over the stated context (cached rows are random shares, no "
+  std::printf("Settings: %s; wall time is the median of %d runs. Decode steps attend over the stated context (cached rows are random shares, no "
               "static eviction: every row stays a candidate). Contexts above 1024 use GPT2-base with n_positions "
               "raised to the context (random weights). Cluster summaries are built when a coarse cluster of %lld "
               "rows completes: %.2f MB and %lld rounds for all selecting layers, %.3f MB per step amortised "
               "(included in the mpcache bytes below, not in its wall time or rounds).\n\n",
-              nn::describe(kv).c_str(), (long long)kv.coarse, double(summary_bytes) / 1e6,
+              nn::describe(kv).c_str(), std::max(1, o.runs), (long long)kv.coarse, double(summary_bytes) / 1e6,
               (long long)summary.parts.at("kv_summary").second, double(summary_bytes) / 1e6 / double(kv.coarse));
   std::printf("| context | policy | wall (s) | all parties | busiest party | rounds | LAN (s) | WAN (s) | softmax | "
               "similarity | top-k | gathering | full ÷ mpcache: LAN | bytes |\n");
@@ -146,8 +160,8 @@ void run_kv_bench(const KvBenchOptions& o) {
   for (int64_t c : o.contexts) {
     const model::Gpt2Config cfg = shape_for(o.quick, c);
     nn::KvPolicyConfig full;
-    const WorkloadRow f = decode_step(cfg, c, full, shape + ": full, context " + std::to_string(c));
-    WorkloadRow m = decode_step(cfg, c, kv, shape + ": mpcache, context " + std::to_string(c));
+    const WorkloadRow f = median_run(o.runs, [&] { return decode_step(cfg, c, full, shape + ": full, context " + std::to_string(c)); });
+    WorkloadRow m = median_run(o.runs, [&] { return decode_step(cfg, c, kv, shape + ": mpcache, context " + std::to_string(c)); });
     m.bytes_total += summary_bytes / kv.coarse;  // amortised summaries
     for (const WorkloadRow* r : {&f, static_cast<const WorkloadRow*>(&m)}) {
       const bool is_full = r == &f;
@@ -181,7 +195,9 @@ void run_kv_bench(const KvBenchOptions& o) {
       for (nn::StaticReveal mode : {nn::StaticReveal::positions, nn::StaticReveal::count}) {
         nn::KvPolicyConfig c = kv;
         c.reveal = mode;
-        const WorkloadRow r = static_eviction(cfg, t, c, std::string("static eviction, ") + nn::static_reveal_name(mode));
+        const WorkloadRow r = median_run(o.runs, [&] {
+          return static_eviction(cfg, t, c, std::string("static eviction, ") + nn::static_reveal_name(mode));
+        });
         std::printf("| %lld | %s | %.2f | %s | %s | %lld | %.2f | %.2f |\n", (long long)t, nn::static_reveal_name(mode),
                     r.wall_s, gb(r.bytes_total).c_str(), gb(r.bytes_max).c_str(), (long long)r.rounds, r.lan_s(), r.wan_s());
         std::fflush(stdout);

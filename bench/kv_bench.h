@@ -15,6 +15,7 @@ struct KvBenchOptions {
   std::vector<int64_t> contexts = {512, 1024, 2048};
   nn::KvPolicyConfig kv;                        // the mpcache settings (budget 0.2 by default)
   bool eviction = true;                         // also the static-eviction table
+  int runs = 3;                                 // each row: the run of median wall time
   std::string json_path;
 };
 

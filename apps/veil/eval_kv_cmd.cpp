@@ -15,6 +15,7 @@
 #include "veil/kv_flags.h"
 #include "veil/model/bpe_tokenizer.h"
 #include "veil/nn/checkpoint.h"
+#include "veil/nn/kv_agreement.h"
 #include "veil/nn/kv_eval.h"
 
 namespace veil::app {
@@ -27,6 +28,8 @@ struct EvalKvArgs {
   std::string policies = "full,streaming,h2o,snapkv,quest,mpcache";
   std::string budgets = "0.05,0.1,0.2,0.5";
   int64_t context = 1024, prefill = 512, windows = 0, max_samples = 0;
+  int64_t agreement = 0, agreement_steps = 16;  // MPC-vs-plaintext agreement over this many windows
+  double agreement_budget = 0.2;
   KvFlags kv;
 };
 
@@ -60,6 +63,38 @@ std::vector<int32_t> tokenize_lines(const model::BpeTokenizer& tok, const std::s
   return ids;
 }
 
+// "name" or "name/key=value/...": a policy with settings of its own (the --kv-* names without
+// the prefix), e.g. mpcache/static=off/share=off.
+nn::KvPolicyConfig policy_spec(const std::string& spec, const nn::KvPolicyConfig& base) {
+  std::vector<std::string> parts;
+  std::stringstream in(spec);
+  for (std::string part; std::getline(in, part, '/');) parts.push_back(part);
+  nn::KvPolicyConfig c = base;
+  c.kind = nn::parse_kv_policy(parts.at(0));
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) throw std::invalid_argument("eval-kv: '" + parts[i] + "' in '" + spec + "' is not key=value");
+    const std::string key = parts[i].substr(0, eq), v = parts[i].substr(eq + 1);
+    auto on = [&] {
+      if (v != "on" && v != "off") throw std::invalid_argument("eval-kv: " + key + " must be on or off in '" + spec + "'");
+      return v == "on";
+    };
+    if (key == "sink") c.sink = std::stoll(v);
+    else if (key == "window") c.window = std::stod(v);
+    else if (key == "pool") c.pool = std::stoll(v);
+    else if (key == "page") c.page = std::stoll(v);
+    else if (key == "static") c.static_eviction = on();
+    else if (key == "gamma") c.gamma = std::stod(v);
+    else if (key == "reveal") c.reveal = nn::parse_static_reveal(v);
+    else if (key == "fine") c.fine = std::stoll(v);
+    else if (key == "coarse") c.coarse = std::stoll(v);
+    else if (key == "alpha") c.alpha = std::stod(v);
+    else if (key == "share") c.share = on();
+    else throw std::invalid_argument("eval-kv: unknown setting '" + key + "' in '" + spec + "'");
+  }
+  return c;
+}
+
 struct Row {
   std::string policy;
   double budget = 1;
@@ -68,6 +103,41 @@ struct Row {
   nn::StaticKept kept;  // over the perplexity prefills and the retrieval prompts
   double seconds = 0;
 };
+
+// MPCache's selection under MPC against the plaintext backend, over held-out windows: the first
+// `prefill` tokens as the prompt, then `steps` tokens fed one by one; static eviction off and on.
+void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std::vector<int32_t>& ids,
+                   const nn::KvPolicyConfig& base) {
+  std::printf("\nMPC against plaintext, %lld held-out windows: a %lld-token prompt then %lld tokens fed one by one; "
+              "budget %.0f%%. A selection is one (layer, head, step) of a layer that selects (not one reusing its "
+              "pair's); it agrees when both backends attend to the same fine clusters.\n\n",
+              (long long)a.agreement, (long long)a.prefill, (long long)a.agreement_steps, 100 * a.agreement_budget);
+  std::printf("| static eviction | selections compared | identical | agreement | layers with identical kept sets |\n");
+  std::printf("|---|---:|---:|---:|---:|\n");
+  for (bool st : {false, true}) {
+    nn::KvPolicyConfig c = base;
+    c.kind = nn::KvPolicyKind::mpcache, c.budget = a.agreement_budget, c.static_eviction = st;
+    c.reveal = nn::StaticReveal::positions;
+    nn::Agreement total;
+    for (int64_t w = 0; w < a.agreement; ++w) {
+      const size_t begin = size_t(w * a.context);
+      if (begin + size_t(a.prefill + a.agreement_steps) > ids.size())
+        throw std::invalid_argument("eval-kv: the text has fewer than " + std::to_string(a.agreement) + " windows");
+      const std::vector<int32_t> prompt(ids.begin() + int64_t(begin), ids.begin() + int64_t(begin) + a.prefill);
+      const std::vector<int32_t> more(ids.begin() + int64_t(begin) + a.prefill,
+                                      ids.begin() + int64_t(begin) + a.prefill + a.agreement_steps);
+      const nn::Agreement one = nn::compare(nn::plaintext_selections(ck, prompt, more, c), nn::mpc_selections(ck, prompt, more, c));
+      std::fprintf(stderr, "eval-kv: agreement, static %s, window %lld: %lld of %lld\n", st ? "on" : "off", (long long)w,
+                   (long long)one.equal, (long long)one.selections);
+      total += one;
+    }
+    char kept[32] = "—";
+    if (st) std::snprintf(kept, sizeof kept, "%lld of %lld", (long long)total.static_equal, (long long)total.static_layers);
+    std::printf("| %s | %lld | %lld | %.1f%% | %s |\n", st ? "on (positions)" : "off", (long long)total.selections,
+                (long long)total.equal, 100 * total.fraction(), kept);
+    std::fflush(stdout);
+  }
+}
 
 void run_eval_kv(const EvalKvArgs& a) {
   const model::BpeTokenizer tok = model::BpeTokenizer::load_dir(a.model);
@@ -86,23 +156,25 @@ void run_eval_kv(const EvalKvArgs& a) {
   if (!a.samples.empty()) samples = nn::read_retrieval_samples(a.samples);
   if (a.max_samples > 0 && int64_t(samples.size()) > a.max_samples) samples.resize(size_t(a.max_samples));
   if (ids.empty() && samples.empty()) throw std::invalid_argument("eval-kv: give --text, --samples or both");
+  if (a.agreement > 0 && ids.empty()) throw std::invalid_argument("eval-kv: --agreement needs --text");
+  const nn::Gpt2Checkpoint agreement_ck = a.agreement > 0 ? ck : nn::Gpt2Checkpoint{};
   nn::PlainBackend be(std::move(ck.weights));
   nn::Gpt2<nn::PlainBackend> model(be, ck.config);
 
   std::vector<std::pair<std::string, double>> runs{{"full", 1.0}};
   for (const std::string& p : split(a.policies)) {
-    nn::parse_kv_policy(p);  // a bad name fails before any work
+    nn::validate(policy_spec(p, base));  // a bad name or setting fails before any work
     if (p == "full") continue;
     for (const std::string& b : split(a.budgets)) runs.emplace_back(p, std::stod(b));
   }
   std::vector<Row> rows;
   for (const auto& [policy, budget] : runs) {
-    nn::KvPolicyConfig c = base;
-    c.kind = nn::parse_kv_policy(policy);
+    nn::KvPolicyConfig c = policy_spec(policy, base);
     c.budget = budget;
     nn::validate(c);
     const auto start = std::chrono::steady_clock::now();
-    Row r{policy, budget};
+    Row r;
+    r.policy = policy, r.budget = budget;
     if (!ids.empty()) {
       const nn::KvPerplexity p = nn::kv_perplexity(be, model, ids, a.context, a.prefill, c, a.windows);
       r.ppl = p.perplexity(), r.kept = p.kept;
@@ -138,12 +210,12 @@ void run_eval_kv(const EvalKvArgs& a) {
     if (!full) std::snprintf(budget, sizeof budget, "%.0f%%", 100 * r.budget);
     if (r.kept.fraction() >= 0) std::snprintf(kept, sizeof kept, "%.1f%%", 100 * r.kept.fraction());
     std::printf("| %s | %s | %s | %s | %s | %s |\n", r.policy.c_str(), budget, ppl, delta, ret, kept);
-    nn::KvPolicyConfig c = base;
-    c.kind = nn::parse_kv_policy(r.policy);
+    nn::KvPolicyConfig c = policy_spec(r.policy, base);
     c.budget = r.budget;
     out.push_back({{"kv", nn::to_json(c)}, {"perplexity", r.ppl}, {"retrieval", r.retrieval},
                    {"static_kept", r.kept.fraction()}, {"seconds", r.seconds}});
   }
+  if (a.agreement > 0) run_agreement(a, agreement_ck, ids, base);
   if (!a.json_path.empty()) {
     std::ofstream f(a.json_path);
     if (!f) throw std::runtime_error("cannot write " + a.json_path);
@@ -173,7 +245,9 @@ void register_eval_kv(CLI::App& app) {
                   "Passkey retrieval samples, JSONL of tools/train_gpt2.py --make-retrieval-samples")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--policies", a->policies, "Comma-separated policies (full always runs: the reference)")
+  cmd->add_option("--policies", a->policies,
+                  "Comma-separated policies (full always runs: the reference); a policy may carry settings of its own "
+                  "as name/key=value/..., keys as the --kv-* flags without the prefix (mpcache/static=off/share=off)")
       ->capture_default_str();
   cmd->add_option("--budgets", a->budgets, "Comma-separated budgets for every policy but full")->capture_default_str();
   cmd->add_option("--context", a->context, "Perplexity window in tokens")->check(CLI::PositiveNumber)->capture_default_str();
@@ -184,6 +258,15 @@ void register_eval_kv(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--json", a->json_path, "Also write the rows, with every setting, as JSON to this file");
+  cmd->add_option("--agreement", a->agreement,
+                  "Also run MPCache under MPC (three in-process parties) on the first N windows of --text and report "
+                  "how often it selects the same clusters as the plaintext backend (0: skip)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--agreement-steps", a->agreement_steps, "Tokens fed after the --prefill prompt in each agreement run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--agreement-budget", a->agreement_budget, "MPCache budget of the agreement runs")->capture_default_str();
   add_kv_flags(cmd, a->kv, false);
   cmd->callback([a] { run_eval_kv(*a); });
 }

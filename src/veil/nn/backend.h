@@ -99,6 +99,12 @@ concept KvBackend = Backend<B> && requires(B& be, const typename B::Tensor& x, c
   { be.concat_last(x, x) } -> std::same_as<typename B::Tensor>;      // (..., N1), (..., N2) -> (..., N1+N2)
   { be.sum_heads(x) } -> std::same_as<typename B::Tensor>;           // (H,T,C) -> (T,C)
 
+  // ---- products kept wide: a · bᵀ as matmul_nt, but on MPC without the truncation, so the
+  // result has twice the fraction bits; only layout ops and onehot_gather may take it, and
+  // narrow brings it back (after a gather, where fewer elements are left to truncate).
+  { be.matmul_nt_wide(x, x) } -> std::same_as<typename B::Tensor>;
+  { be.narrow(x) } -> std::same_as<typename B::Tensor>;
+
   // ---- cluster summaries: x (..., G·g, C), g -> (..., G, C), per column over g consecutive rows
   { be.max_groups(x, i) } -> std::same_as<typename B::Tensor>;
   { be.min_groups(x, i) } -> std::same_as<typename B::Tensor>;

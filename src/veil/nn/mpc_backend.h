@@ -98,6 +98,8 @@ class MpcBackend {
   Tensor slice_last(const Tensor& x, int64_t begin, int64_t n);
   Tensor concat_last(const Tensor& a, const Tensor& b);
   Tensor sum_heads(const Tensor& x);
+  Tensor matmul_nt_wide(const Tensor& a, const Tensor& b);
+  Tensor narrow(const Tensor& x);
   Tensor max_groups(const Tensor& x, int64_t g);
   Tensor min_groups(const Tensor& x, int64_t g);
   Tensor cluster_scores(const Tensor& q, const Tensor& summaries);

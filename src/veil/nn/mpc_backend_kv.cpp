@@ -4,6 +4,7 @@
 //   cluster_scores           matmul_aa_nt + trunc_a                                kv_similarity
 //   topk_onehot              mpc::topk_onehot (ranks by pairwise comparisons)     kv_topk
 //   onehot_gather / scatter  matmul_aa of an integer one-hot: no truncation       kv_gather
+//   matmul_nt_wide, narrow   matmul_aa_nt without / trunc_a alone                  linear
 //   kept_flags, union_flags  mpc::any_at_least, mul_aa                             kv_static
 //   reveal_kept_rows         REVEAL reveal_all of the flags (positions)            kv_static
 //   compact_kept_rows        REVEAL mpc::compact_rows_reveal_count (the count)     kv_static
@@ -25,8 +26,9 @@ using Share = MpcBackend::Tensor;
 
 namespace {
 
-// Comparisons of cluster scores read them at 2^−8 resolution on a 24-bit window.
-constexpr int kTopkKeepFracBits = 8, kTopkWindowBits = 24;
+// Comparisons of cluster scores read them at 2^−6 resolution on a 20-bit window: scores that
+// differ by less than 1/64 may rank either way, differences up to 8192 compare exactly.
+constexpr int kTopkKeepFracBits = 6, kTopkWindowBits = 20;
 // Cluster maxima may be off by a few units of 2^−12 (fxp/max.h fuzzy comparisons).
 constexpr int kSummaryFuzzyBelowFrac = 12;
 // Static-eviction votes (head sums of probabilities, at most the head count) on a 32-bit window.
@@ -122,6 +124,17 @@ Share MpcBackend::sum_heads(const Share& x) {
   for (int64_t i = 0; i < h; ++i)
     for (int64_t j = 0; j < n; ++j) out.s0[size_t(j)] += x.s0[size_t(i * n + j)], out.s1[size_t(j)] += x.s1[size_t(i * n + j)];
   return out;
+}
+
+// a · bᵀ with 2F fraction bits (no truncation): a (B,M,K), b (B,N,K) -> (B,M,N).
+Share MpcBackend::matmul_nt_wide(const Share& a, const Share& b) {
+  net::Link::Scope scope(ctx_.link(), "linear");
+  return mpc::matmul_aa_nt(ctx_, a, b);
+}
+
+Share MpcBackend::narrow(const Share& x) {
+  net::Link::Scope scope(ctx_.link(), "linear");
+  return mpc::trunc_a(ctx_, x, frac_bits());
 }
 
 // (..., G·g, C) -> (..., G, C): each column's group laid out last, then a max tree.

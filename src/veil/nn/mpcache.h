@@ -17,9 +17,10 @@
 //   coarse scores q·r_c (H,1,nc) -> the kc best coarse clusters (secure top-k, one call for all
 //   heads) -> their fine clusters' scores q·r_f, gathered by the coarse one-hot (H,kc,ratio) ->
 //   the kf best of those (secure top-k). Nothing is opened: the one-hot rows stay secret.
-//   Attention: the scores of every cached row s = (q·scale)·kᵀ (H,1,rows); the selected clusters'
-//   scores are gathered at cluster granularity by one-hot products (coarse, then fine), the softmax
-//   runs over sink + selected + recent rows only (budget·context entries instead of rows), and
+//   Attention: the scores of every cached row s = (q·scale)·kᵀ (H,1,rows), kept wide (truncated
+//   only after the gather, on the attended entries); the selected clusters' scores are gathered
+//   at cluster granularity by one-hot products (coarse, then fine), the softmax runs over
+//   sink + selected + recent rows only (budget·context entries instead of rows), and
 //   the probabilities go back to their rows by the transposed one-hot products before the product
 //   with V. (One-hot × (K·q) is MPCache's one-hot × K gather reassociated: one element per
 //   gathered row crosses the network instead of D.)
@@ -199,12 +200,13 @@ class MpCache final : public KvPolicy<B> {
                          const Tensor& gc, const Tensor& gf, double scale) {
     const int64_t heads = q.shape.at(0), fine_stage = gf.shape.empty() ? 0 : 1;
     const int64_t picked = fine_stage ? plan.kf * c.fine : plan.kc * c.coarse;  // selected rows
-    const Tensor s = be.matmul_nt(scale != 1.0 ? be.scale(q, scale) : q, kv.k);  // (H,1,rows)
+    // Scores of every row, wide (untruncated on MPC): only the attended ones are narrowed.
+    const Tensor s = be.matmul_nt_wide(scale != 1.0 ? be.scale(q, scale) : q, kv.k);  // (H,1,rows)
     Tensor y1 = be.onehot_gather(gc, be.reshape(be.slice_last(s, c.sink, c.region()), {heads, c.n_coarse, c.coarse}));
     if (fine_stage) y1 = be.onehot_gather(gf, be.reshape(y1, {heads, c.ratio() * plan.kc, c.fine}));  // (H,kf,fine)
     Tensor logits = be.concat_last(be.slice_last(s, 0, c.sink), be.reshape(y1, {heads, 1, picked}));
     if (c.recent() > 0) logits = be.concat_last(logits, be.slice_last(s, c.rows - c.recent(), c.recent()));
-    const Tensor p = be.softmax(logits, true);  // (H,1,sink + picked + recent)
+    const Tensor p = be.softmax(be.narrow(logits), true);  // (H,1,sink + picked + recent)
     Tensor z = be.reshape(be.slice_last(p, c.sink, picked), {heads, fine_stage ? plan.kf : plan.kc, fine_stage ? c.fine : c.coarse});
     if (fine_stage) z = be.reshape(be.onehot_scatter(gf, z), {heads, plan.kc, c.coarse});
     z = be.reshape(be.onehot_scatter(gc, z), {heads, 1, c.region()});  // (H,1,region)

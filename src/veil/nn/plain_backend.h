@@ -55,6 +55,8 @@ class PlainBackend {
   Tensor slice_last(const Tensor& x, int64_t begin, int64_t n) const;
   Tensor concat_last(const Tensor& a, const Tensor& b) const;
   Tensor sum_heads(const Tensor& x) const;
+  Tensor matmul_nt_wide(const Tensor& a, const Tensor& b) const { return matmul_nt(a, b); }
+  Tensor narrow(const Tensor& x) const { return x; }
   Tensor max_groups(const Tensor& x, int64_t g) const;
   Tensor min_groups(const Tensor& x, int64_t g) const;
   Tensor cluster_scores(const Tensor& q, const Tensor& summaries) const;

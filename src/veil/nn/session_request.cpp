@@ -3,6 +3,7 @@
 #include <bit>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "veil/mpc/client_wire.h"
@@ -49,9 +50,9 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
                       to_le<4>(uint64_t(r.kv.fine)),
                       to_le<4>(uint64_t(r.kv.coarse)),
                       {}};
-  std::vector<uint8_t> out{uint8_t(mpc::ClientMessage::request)};
-  const auto* p = reinterpret_cast<const uint8_t*>(&w);
-  out.insert(out.end(), p, p + sizeof w);
+  std::vector<uint8_t> out(1 + sizeof w);
+  out[0] = uint8_t(mpc::ClientMessage::request);
+  std::memcpy(out.data() + 1, &w, sizeof w);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "veil/mpc/io.h"
 #include "veil/mpc/runtime.h"
 #include "veil/nn/ditto_backend.h"
+#include "veil/nn/bert.h"
 #include "veil/nn/ditto_generate.h"
 #include "veil/nn/gpt2.h"
 #include "veil/nn/mpc_backend.h"
@@ -31,6 +32,10 @@ static_assert(Backend<PlanSimBackend>);
 
 const std::string kModel = test::gpt2_fixture();
 const std::vector<int32_t> kPrompt = {5, 17, 42, 99, 3, 250, 7, 64};
+
+const std::string kBert = test::bert_fixture();
+const std::vector<int32_t> kBertIds = {2, 17, 45, 99, 3, 64, 120, 7, 33, 81, 5, 1};
+const std::vector<int32_t> kBertTypes = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
 
 // ---------------------------------------------------------------- casts and scaling in the backend
 
@@ -138,18 +143,13 @@ double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
 }
 size_t argmax_of(const std::vector<double>& v) { return size_t(std::max_element(v.begin(), v.end()) - v.begin()); }
 
-// The parties run `party` (which reveals the last logits to the client); the client thread shares
-// the prompt and reconstructs. Returns the decoded logits and the parties' traffic.
+// The client thread sends `inputs` (one message each, in order), the parties run `party` (which
+// reveals its result to the client), the client reconstructs. Returns the decoded result and the
+// parties' traffic.
 template <class Party>
-ModelRun run_with_client(const std::vector<int32_t>& prompt, int64_t vocab, TokenInput input, int frac_bits, mpc::Config cfg,
-                    const Party& party) {
+ModelRun run_with_inputs(const std::vector<std::vector<uint64_t>>& inputs, int frac_bits, mpc::Config cfg, const Party& party) {
   mpc::ClientPort port;
-  std::vector<uint64_t> ids(prompt.begin(), prompt.end());
-  if (input == TokenInput::client_onehot) {
-    ids.assign(prompt.size() * size_t(vocab), 0);
-    for (size_t t = 0; t < prompt.size(); ++t) ids[t * size_t(vocab) + size_t(prompt[t])] = 1;
-  }
-  port.send_input(ids);
+  for (const auto& in : inputs) port.send_input(in);
   std::vector<uint64_t> out;
   std::thread client([&] {
     try {
@@ -168,6 +168,20 @@ ModelRun run_with_client(const std::vector<int32_t>& prompt, int64_t vocab, Toke
   client.join();
   for (uint64_t v : out) r.logits.push_back(fxp_decode<uint64_t>(v, frac_bits));
   return r;
+}
+
+// The client's input for `tokens` of a vocabulary of v: ids, or one-hot rows.
+std::vector<uint64_t> token_input(const std::vector<int32_t>& tokens, int64_t v, TokenInput input) {
+  if (input == TokenInput::secret_ids) return {tokens.begin(), tokens.end()};
+  std::vector<uint64_t> rows(tokens.size() * size_t(v), 0);
+  for (size_t t = 0; t < tokens.size(); ++t) rows[t * size_t(v) + size_t(tokens[t])] = 1;
+  return rows;
+}
+
+template <class Party>
+ModelRun run_with_client(const std::vector<int32_t>& prompt, int64_t vocab, TokenInput input, int frac_bits, mpc::Config cfg,
+                    const Party& party) {
+  return run_with_inputs({token_input(prompt, vocab, input)}, frac_bits, cfg, party);
 }
 
 ModelRun run_ditto(const Gpt2Checkpoint& ck, const std::vector<int32_t>& prompt, const PrecisionPlan& plan,
@@ -390,6 +404,109 @@ TEST(DittoBackendTest, PrivateGenerationFollowsThePlanSimulation) {
                 name, ids.c_str(), (long long)bytes, (long long)((bytes - got[0].bytes_total) / int64_t(got.size() - 1)),
                 (long long)rounds);
   }
+}
+
+
+// ---------------------------------------------------------------- BERT on the mixed backend
+
+ModelRun run_bert_ditto(const BertCheckpoint& ck, const PrecisionPlan& plan) {
+  Prg owner(random_seed());
+  auto shares = deal_plan_weights(ck.weights, plan, owner);
+  const mpc::Config cfg = mpc_config_for(plan);
+  const std::vector<std::vector<uint64_t>> inputs = {token_input(kBertIds, ck.config.vocab_size, TokenInput::client_onehot),
+                                                     token_input(kBertTypes, ck.config.type_vocab_size, TokenInput::client_onehot)};
+  return run_with_inputs(inputs, cfg.frac_bits_fm64, cfg, [&](mpc::Context& ctx, mpc::ClientPort& port) {
+    DittoBackend be(ctx, shares[size_t(ctx.id())], plan, port, TokenInput::client_onehot);
+    Bert<DittoBackend> bert(be, ck.config);
+    const std::vector<int32_t> len(kBertIds.size(), 0);
+    const auto ids = be.input_tokens(len);
+    const auto types = be.input_tokens(len);
+    be.reveal_to_client(bert.classify(ids, types));
+  });
+}
+
+ModelRun run_bert_fm64(const BertCheckpoint& ck) {
+  Prg owner(random_seed());
+  const mpc::Config cfg;
+  auto shares = deal_weights(ck.weights, cfg.frac_bits<uint64_t>(), owner);
+  const std::vector<std::vector<uint64_t>> inputs = {token_input(kBertIds, ck.config.vocab_size, TokenInput::client_onehot),
+                                                     token_input(kBertTypes, ck.config.type_vocab_size, TokenInput::client_onehot)};
+  return run_with_inputs(inputs, cfg.frac_bits<uint64_t>(), cfg, [&](mpc::Context& ctx, mpc::ClientPort& port) {
+    MpcBackend be(ctx, shares[size_t(ctx.id())], port, TokenInput::client_onehot);
+    Bert<MpcBackend> bert(be, ck.config);
+    const std::vector<int32_t> len(kBertIds.size(), 0);
+    const auto ids = be.input_tokens(len);
+    const auto types = be.input_tokens(len);
+    be.reveal_to_client(bert.classify(ids, types));
+  });
+}
+
+std::vector<double> run_bert_plain(const BertCheckpoint& ck) {
+  PlainBackend be(ck.weights);
+  Bert<PlainBackend> bert(be, ck.config);
+  const veil::Tensor<float> l = bert.classify(be.input_tokens(kBertIds), be.input_tokens(kBertTypes));
+  return {l.data.begin(), l.data.end()};
+}
+
+std::vector<double> run_bert_sim(const BertCheckpoint& ck, const PrecisionPlan& plan, int64_t* violations = nullptr) {
+  PlanSimBackend be(ck.weights, plan, mpc_config_for(plan).frac_bits_fm64);
+  Bert<PlanSimBackend> bert(be, ck.config);
+  const veil::Tensor<float> l = be.reveal_to_client(bert.classify(be.input_tokens(kBertIds), be.input_tokens(kBertTypes)));
+  if (violations) *violations = be.range_violations();
+  if (be.range_violations()) std::printf("[ditto] BERT, plan %s: first range violation: %s\n", plan.name.c_str(), be.first_violation().c_str());
+  return {l.data.begin(), l.data.end()};
+}
+
+TEST(DittoBackendTest, BertWeightsMapToPlanOps) {
+  EXPECT_EQ(layer_of("encoder.layer.3.output.dense.bias"), 3);
+  EXPECT_EQ(layer_of("embeddings.LayerNorm.weight"), std::nullopt);
+  const auto ln = weight_uses("encoder.layer.1.attention.output.LayerNorm.weight", true);
+  ASSERT_EQ(ln.size(), 1u);
+  EXPECT_EQ(ln[0].op, PlanOp::layernorm);
+  EXPECT_EQ(ln[0].layer, 1);
+  EXPECT_EQ(weight_uses("encoder.layer.0.attention.self.query.weight", true)[0].op, PlanOp::linear);
+  EXPECT_EQ(weight_uses("embeddings.token_type_embeddings.weight", true)[0].op, PlanOp::embedding);
+  EXPECT_EQ(weight_uses("embeddings.LayerNorm.bias", true)[0].layer, std::nullopt);
+  EXPECT_EQ(weight_uses("pooler.dense.weight", true)[0].op, PlanOp::linear);
+  EXPECT_EQ(weight_uses("classifier.weight", true)[0].op, PlanOp::lm_head);
+  EXPECT_FALSE(weight_uses("classifier.bias", true)[0].matrix);
+  EXPECT_TRUE(is_head_weight("classifier.weight"));
+  EXPECT_THROW(weight_uses("bert.pooler.dense.weight", true), PlanError);  // canonical names only
+}
+
+// The fp64 plan on the mixed backend computes what MpcBackend computes; the ditto plan what its
+// plaintext simulation computes, for fewer bytes.
+TEST(DittoBackendTest, BertUnderBothPlans) {
+  if (!std::filesystem::exists(kBert)) GTEST_SKIP() << kBert << " is absent";
+  const BertCheckpoint ck = load_bert_checkpoint(kBert);
+  const std::vector<double> plain = run_bert_plain(ck);
+  const ModelRun fm64 = run_bert_fm64(ck);
+  const ModelRun fp64 = run_bert_ditto(ck, builtin_plan("fp64"));
+  const PrecisionPlan plan = builtin_plan("ditto");
+  int64_t violations = -1;
+  const std::vector<double> sim = run_bert_sim(ck, plan, &violations);
+  const std::vector<double> fp64_sim = run_bert_sim(ck, builtin_plan("fp64"));
+  const ModelRun ditto = run_bert_ditto(ck, plan);
+  const double scale = std::max(max_abs(plain), 0.1);
+  std::printf("[ditto] tiny-random-bert, %zu tokens, classifier logits (max |logit| %.3f): fp64 |Ditto - MpcBackend| %.3e, "
+              "|Ditto - float| %.3e, |simulation - float| %.3e; ditto |MPC - simulation| %.3e, |simulation - float| %.3e\n",
+              kBertIds.size(), max_abs(plain), max_diff(fp64.logits, fm64.logits), max_diff(fp64.logits, plain),
+              max_diff(fp64_sim, plain), max_diff(ditto.logits, sim), max_diff(sim, plain));
+  print_run("BERT MpcBackend (FM64)", fm64);
+  print_run("BERT DittoBackend fp64", fp64);
+  print_run("BERT DittoBackend ditto", ditto);
+  std::printf("[ditto] tiny-random-bert: ditto/fp64 bytes %.3f (all parties), rounds %.3f\n",
+              double(ditto.traffic.sum_bytes()) / double(fp64.traffic.sum_bytes()),
+              double(ditto.traffic.max_rounds()) / double(fp64.traffic.max_rounds()));
+  ASSERT_EQ(fp64.logits.size(), plain.size());
+  ASSERT_EQ(ditto.logits.size(), plain.size());
+  // Fixed-point error at 18 fraction bits (the accuracy test holds MpcBackend within 0.05).
+  EXPECT_LT(max_diff(fp64.logits, fm64.logits), 0.02 * scale);
+  EXPECT_LT(max_diff(fp64.logits, plain), 0.05);
+  EXPECT_LE(fp64.traffic.sum_bytes(), fm64.traffic.sum_bytes());
+  EXPECT_EQ(violations, 0);
+  EXPECT_LT(max_diff(ditto.logits, sim), 0.05 * scale);
+  EXPECT_LT(ditto.traffic.sum_bytes(), fp64.traffic.sum_bytes());
 }
 
 }  // namespace

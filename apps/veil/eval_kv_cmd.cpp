@@ -161,8 +161,10 @@ void run_eval_kv(const EvalKvArgs& a) {
   nn::PlainBackend be(std::move(ck.weights));
   nn::Gpt2<nn::PlainBackend> model(be, ck.config);
 
-  std::vector<std::pair<std::string, double>> runs{{"full", 1.0}};
-  for (const std::string& p : split(a.policies)) {
+  const bool accuracy = a.policies != "none";
+  std::vector<std::pair<std::string, double>> runs;
+  if (accuracy) runs.emplace_back("full", 1.0);
+  for (const std::string& p : accuracy ? split(a.policies) : std::vector<std::string>{}) {
     nn::validate(policy_spec(p, base));  // a bad name or setting fails before any work
     if (p == "full") continue;
     for (const std::string& b : split(a.budgets)) runs.emplace_back(p, std::stod(b));
@@ -186,6 +188,10 @@ void run_eval_kv(const EvalKvArgs& a) {
     rows.push_back(r);
   }
 
+  if (!accuracy) {
+    if (a.agreement > 0) run_agreement(a, agreement_ck, ids, base);
+    return;
+  }
   const double full_ppl = rows.front().ppl;
   const int64_t windows = ids.empty() ? 0
                                       : (a.windows > 0 ? std::min<int64_t>(a.windows, int64_t(ids.size()) / a.context)
@@ -247,7 +253,8 @@ void register_eval_kv(CLI::App& app) {
   cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--policies", a->policies,
                   "Comma-separated policies (full always runs: the reference); a policy may carry settings of its own "
-                  "as name/key=value/..., keys as the --kv-* flags without the prefix (mpcache/static=off/share=off)")
+                  "as name/key=value/..., keys as the --kv-* flags without the prefix (mpcache/static=off/share=off); "
+                  "none: only the --agreement table")
       ->capture_default_str();
   cmd->add_option("--budgets", a->budgets, "Comma-separated budgets for every policy but full")->capture_default_str();
   cmd->add_option("--context", a->context, "Perplexity window in tokens")->check(CLI::PositiveNumber)->capture_default_str();

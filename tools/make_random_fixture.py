@@ -5,7 +5,9 @@
                             (256 byte tokens, 43 BPE merges, <|endoftext|>), n_positions 64;
                             saved as save_pretrained does ("transformer." names, tied head)
   models/tiny-random-bert   BertForSequenceClassification: 2 layers, 2 heads, hidden 32,
-                            intermediate 48, vocab 128, 64 positions, 2 labels ("bert." names)
+                            intermediate 48, vocab 128, 64 positions, 2 labels ("bert." names);
+                            vocab.txt: BERT's special tokens, punctuation, a..z, ##a..##z and
+                            common lower-case words and suffixes (ids 0..127)
 
 Weights are drawn from a seeded torch.Generator, so the output is the same on every run.
 Usage: tools/make_random_fixture.py [--out models]
@@ -52,6 +54,15 @@ def toy_bpe(n_merges):
                     i += 1
             seqs[w] = out
     return vocab, merges
+
+
+# The tiny BERT's WordPiece vocabulary, in id order: exactly vocab_size = 128 tokens.
+BERT_VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("!\"'(),-.:;?")
+              + [chr(c) for c in range(ord("a"), ord("z") + 1)]
+              + ["##" + chr(c) for c in range(ord("a"), ord("z") + 1)]
+              + ("the an and or but is was are were be it this that you we they not no very so too of to in on "
+                 "for with at movie film story plot acting good great bad love like fun boring best worst really "
+                 "well just all un ##ed ##ing ##ly ##er ##able ##ful ##less time one do did have has").split())
 
 
 class Draw:
@@ -105,6 +116,7 @@ def make_gpt2(out_dir):
 
 def make_bert(out_dir):
     n_layer, n_head, h, inner, v, n_pos = 2, 2, 32, 48, 128, 64
+    assert len(BERT_VOCAB) == v and len(set(BERT_VOCAB)) == v
     d, w = Draw(5678), {}
     w["bert.embeddings.word_embeddings.weight"] = d.normal(v, h, std=0.5)
     w["bert.embeddings.position_embeddings.weight"] = d.normal(n_pos, h, std=0.1)
@@ -135,6 +147,8 @@ def make_bert(out_dir):
     write_safetensors(f"{out_dir}/model.safetensors", w)
     with open(f"{out_dir}/config.json", "w") as f:
         json.dump(config, f, indent=2)
+    with open(f"{out_dir}/vocab.txt", "w") as f:
+        f.write("".join(t + "\n" for t in BERT_VOCAB))
 
 
 def main():

@@ -5,6 +5,7 @@
 namespace veil::app {
 void register_bench(CLI::App& app);
 void register_certs(CLI::App& app);
+void register_classify(CLI::App& app);
 void register_eval_kv(CLI::App& app);
 void register_eval_ppl(CLI::App& app);
 void register_generate(CLI::App& app);

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "veil 0.1.0");
   veil::app::register_bench(app);
   veil::app::register_certs(app);
+  veil::app::register_classify(app);
   veil::app::register_eval_kv(app);
   veil::app::register_eval_ppl(app);
   veil::app::register_generate(app);

@@ -81,6 +81,7 @@ nn::KvPolicyConfig policy_spec(const std::string& spec, const nn::KvPolicyConfig
     };
     if (key == "sink") c.sink = std::stoll(v);
     else if (key == "window") c.window = std::stod(v);
+    else if (key == "snap_window") c.snap_window = std::stoll(v);
     else if (key == "pool") c.pool = std::stoll(v);
     else if (key == "page") c.page = std::stoll(v);
     else if (key == "static") c.static_eviction = on();
@@ -196,15 +197,22 @@ void run_eval_kv(const EvalKvArgs& a) {
   const int64_t windows = ids.empty() ? 0
                                       : (a.windows > 0 ? std::min<int64_t>(a.windows, int64_t(ids.size()) / a.context)
                                                        : int64_t(ids.size()) / a.context);
+  std::string settings;  // every policy's settings but the budget
+  for (nn::KvPolicyKind k : {nn::KvPolicyKind::streaming, nn::KvPolicyKind::snapkv, nn::KvPolicyKind::quest,
+                             nn::KvPolicyKind::mpcache}) {
+    nn::KvPolicyConfig c = base;
+    c.kind = k;
+    std::string d = nn::describe(c);
+    const size_t b = d.find(" budget=");
+    if (b != std::string::npos) d.erase(b, d.find(' ', b + 1) == std::string::npos ? std::string::npos : d.find(' ', b + 1) - b);
+    settings += (settings.empty() ? "" : "; ") + d;
+  }
   std::printf("Perplexity: %lld windows of %lld held-out tokens, the first %lld prefilled, the other %lld decoded one "
-              "by one through the policy's cache and scored. Retrieval: %zu passkey samples, exact match. Settings "
-              "other than the budget: %s.\n\n",
+              "by one through the policy's cache and scored. Retrieval: %zu passkey samples, exact match. Budget: "
+              "the fraction of the context each decoding step attends to. Other settings (unless a row names its "
+              "own): %s.\n\n",
               (long long)windows, (long long)a.context, (long long)a.prefill, (long long)(a.context - a.prefill),
-              samples.size(), nn::describe([&] {
-                nn::KvPolicyConfig c = base;
-                c.kind = nn::KvPolicyKind::mpcache;
-                return c;
-              }()).c_str());
+              samples.size(), settings.c_str());
   std::printf("| policy | budget | perplexity | vs full | retrieval | kept by static eviction |\n|---|---:|---:|---:|---:|---:|\n");
   nlohmann::json out = nlohmann::json::array();
   for (const Row& r : rows) {

@@ -37,7 +37,10 @@ void add_kv_flags(CLI::App* cmd, KvFlags& f, bool with_policy) {
       ->capture_default_str();
   cmd->add_option("--kv-sink", f.config.sink, "streaming: attention-sink tokens always kept")->group(g)->capture_default_str();
   cmd->add_option("--kv-window", f.config.window,
-                  "snapkv, mpcache: observation window, as a fraction of the prompt (its last queries)")
+                  "mpcache: observation window of static eviction, as a fraction of the prompt (its last queries)")
+      ->group(g)
+      ->capture_default_str();
+  cmd->add_option("--kv-snap-window", f.config.snap_window, "snapkv: observation window in tokens (the last queries)")
       ->group(g)
       ->capture_default_str();
   cmd->add_option("--kv-pool", f.config.pool, "snapkv: max-pooling width over token votes (odd)")->group(g)->capture_default_str();

@@ -81,6 +81,7 @@ TEST(KvPolicyConfig, ValidatesEverySetting) {
   bad([](KvPolicyConfig& c) { c.coarse = 24; });  // not a multiple of 16
   bad([](KvPolicyConfig& c) { c.coarse = 16; });  // one fine cluster per coarse one
   bad([](KvPolicyConfig& c) { c.pool = 4; });
+  bad([](KvPolicyConfig& c) { c.snap_window = 0; });
   EXPECT_THROW(parse_kv_policy("lru"), std::invalid_argument);
   EXPECT_EQ(parse_kv_policy("snapkv"), KvPolicyKind::snapkv);
   EXPECT_THROW(parse_static_reveal("none"), std::invalid_argument);
@@ -135,7 +136,7 @@ TEST(H2oPolicy, KeepsTheHeavyHitterAndTheRecentRows) {
 TEST(SnapKvPolicy, KeepsWhatTheObservationWindowLooksAtAndItsNeighbours) {
   PlainBackend be({});
   KvPolicyConfig c = config(KvPolicyKind::snapkv, 0.4);
-  c.pool = 3;
+  c.pool = 3, c.snap_window = 4;
   auto policy = std::make_shared<SnapKvPolicy>(c, 1);
   Cache cache(1, policy);
   auto [q, k] = one_heavy_key(20, 5);

@@ -67,6 +67,7 @@ void validate(const KvPolicyConfig& c) {
   if (!(c.budget > 0 && c.budget <= 1)) bad("--kv-budget must be in (0, 1], got " + num(c.budget));
   if (c.sink < 0) bad("--kv-sink must be >= 0, got " + std::to_string(c.sink));
   if (!(c.window > 0 && c.window <= 1)) bad("--kv-window must be in (0, 1], got " + num(c.window));
+  if (c.snap_window < 1) bad("--kv-snap-window must be >= 1 token, got " + std::to_string(c.snap_window));
   if (c.pool < 1 || c.pool % 2 == 0) bad("--kv-pool must be an odd number >= 1, got " + std::to_string(c.pool));
   if (c.page < 1) bad("--kv-page must be >= 1, got " + std::to_string(c.page));
   if (!(c.gamma >= 0 && c.gamma < 1)) bad("--kv-gamma must be in [0, 1), got " + num(c.gamma));
@@ -88,7 +89,7 @@ nlohmann::json to_json(const KvPolicyConfig& c) {
     case KvPolicyKind::h2o:
       break;
     case KvPolicyKind::snapkv:
-      j["window"] = c.window, j["pool"] = c.pool;
+      j["snap_window"] = c.snap_window, j["pool"] = c.pool;
       break;
     case KvPolicyKind::quest:
       j["page"] = c.page;

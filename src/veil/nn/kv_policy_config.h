@@ -35,7 +35,8 @@ struct KvPolicyConfig {
   KvPolicyKind kind = KvPolicyKind::full;
   double budget = 0.2;   // fraction of the context attended per decoding step, in (0, 1]
   int64_t sink = 4;      // streaming: attention-sink tokens always kept
-  double window = 0.2;   // snapkv, mpcache: observation window, fraction of the prompt (last queries)
+  double window = 0.2;   // mpcache: observation window, fraction of the prompt (its last queries)
+  int64_t snap_window = 32;  // snapkv: observation window in tokens (SnapKV's default)
   int64_t pool = 7;      // snapkv: max-pooling width over token votes (odd)
   int64_t page = 16;     // quest: tokens per page
   // mpcache

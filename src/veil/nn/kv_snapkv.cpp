@@ -30,7 +30,7 @@ PlainBackend::Tensor SnapKvPolicy::attend(PlainBackend& be, int64_t l, const Pla
   if (t > 1) {
     if (rows != t) throw std::logic_error("SnapKV: a multi-token pass after the prefill is not supported");
     auto [p, y] = attend_rows_with_probs(be, q, kv.k, kv.v, scale);
-    const int64_t w = std::clamp<int64_t>(int64_t(std::ceil(config_.window * double(t) - 1e-9)), 1, t);
+    const int64_t w = std::min(config_.snap_window, t);
     const int64_t keep = budget_tokens(config_.budget, t + 1) - 1;
     const std::vector<std::vector<double>> votes = attention_received(p, t - w);
     std::vector<int64_t> prefix(static_cast<size_t>(t - w));

@@ -1,6 +1,6 @@
 // SnapKV (Li et al., "SnapKV: LLM Knows What You are Looking for Before Generation", 2024),
 // plaintext only. At the prefill, each head votes for prompt tokens with the attention of its
-// observation window (the last ceil(window·T) prompt queries), smooths the votes by max-pooling
+// observation window (the last snap_window prompt queries), smooths the votes by max-pooling
 // over `pool` neighbouring tokens, and keeps the best-voted tokens plus the window itself within
 // budget_tokens(budget, T + 1) − 1 rows. Decoding keeps the selected prompt tokens and the most
 // recent rows within the budget of each step.

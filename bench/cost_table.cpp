@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/bit_inject.h"
 #include "veil/mpc/boolean.h"
 #include "veil/mpc/dealt.h"
 #include "veil/mpc/io.h"
 #include "veil/mpc/narrow.h"
+#include "veil/mpc/shuffle.h"
 
 namespace veil::bench {
 
@@ -37,6 +39,8 @@ void print_cost_table(int64_t n) {
       ROW("and_bb", "n words", cost_and_bb<uint32_t>(n), cost_and_bb<uint64_t>(n)),
       ROW("a2b", "carry-save + Kogge–Stone", cost_a2b<uint32_t>(n), cost_a2b<uint64_t>(n)),
       ROW("bit2a", "3-party OT bit injection", cost_bit2a<uint32_t>(n), cost_bit2a<uint64_t>(n)),
+      ROW("bit2a_dealt", "dealer bit injection: u − r to one party, then a two-party re-share", cost_bit2a_dealt<uint32_t>(n), cost_bit2a_dealt<uint64_t>(n)),
+      ROW("shuffle_rows (n rows of 1)", "three re-sharing passes, each by a permutation two parties share", cost_shuffle_rows<uint32_t>(n, 1), cost_shuffle_rows<uint64_t>(n, 1)),
       ROW("b2a", "k bit injections", cost_b2a<uint32_t>(n, 32), cost_b2a<uint64_t>(n, 64)),
       ROW("msb_a", "carry tree on bit planes", cost_msb_a<uint32_t>(n), cost_msb_a<uint64_t>(n)),
       ROW("ltz_a", "msb_a + bit2a", cost_ltz_a<uint32_t>(n), cost_ltz_a<uint64_t>(n)),

@@ -1,8 +1,8 @@
 // The KvBackend operations (nn/backend.h) of the MPC backend: MPCache's selection on shares.
 // Layout ops are local index maps; the rest map to mpc/ kernels:
 //   max_groups / min_groups  fxp::max_last (comparison tree, fuzzy low bits)      kv_summary
-//   cluster_scores           matmul_aa_nt + trunc_a                                kv_similarity
-//   topk_onehot              mpc::topk_onehot (ranks by pairwise comparisons)     kv_topk
+//   cluster_scores           matmul_aa_nt, kept wide (2F fraction bits)            kv_similarity
+//   topk_onehot              mpc::topk_onehot on wide scores (pairwise ranks)      kv_topk
 //   onehot_gather / scatter  matmul_aa of an integer one-hot: no truncation       kv_gather
 //   matmul_nt_wide, narrow   matmul_aa_nt without / trunc_a alone                  linear
 //   kept_flags, union_flags  mpc::any_at_least, mul_aa                             kv_static
@@ -160,19 +160,21 @@ Share MpcBackend::max_groups(const Share& x, int64_t g) {
 
 Share MpcBackend::min_groups(const Share& x, int64_t g) { return mpc::neg_a(max_groups(mpc::neg_a(x), g)); }
 
+// Kept wide (2F fraction bits, no truncation): the scores only feed topk_onehot, which reads them
+// at its own resolution.
 Share MpcBackend::cluster_scores(const Share& q, const Share& summaries) {
   net::Link::Scope scope(ctx_.link(), "kv_similarity");
-  return matmul_nt(q, summaries);
+  return mpc::matmul_aa_nt(ctx_, q, summaries);
 }
 
-// scores (B,1,N) -> (B,k,N)
+// scores (B,1,N), wide as cluster_scores gives them (2F fraction bits) -> (B,k,N)
 Share MpcBackend::topk_onehot(const Share& scores, int64_t k) {
   net::Link::Scope scope(ctx_.link(), "kv_topk");
   if (scores.shape.size() != 3 || scores.shape[1] != 1)
     fail("topk_onehot", "expects scores (B,1,N), got " + shape_str(scores.shape));
   const int64_t b = scores.shape[0], n = scores.shape[2];
   return mpc::reshape(mpc::topk_onehot(ctx_, mpc::reshape(scores, {b, n}), k,
-                                       std::max(0, frac_bits() - kTopkKeepFracBits), kTopkWindowBits),
+                                       std::max(0, 2 * frac_bits() - kTopkKeepFracBits), kTopkWindowBits),
                       {b, k, n});
 }
 

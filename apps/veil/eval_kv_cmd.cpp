@@ -109,7 +109,7 @@ struct Row {
 // `prefill` tokens as the prompt, then `steps` tokens fed one by one; static eviction off and on.
 void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std::vector<int32_t>& ids,
                    const nn::KvPolicyConfig& base) {
-  std::printf("\nMPC against plaintext, %lld held-out windows: a %lld-token prompt then %lld tokens fed one by one; "
+  std::printf("MPC against plaintext, %lld held-out windows: a %lld-token prompt then %lld tokens fed one by one; "
               "budget %.0f%%. A selection is one (layer, head, step) of a layer that selects (not one reusing its "
               "pair's); it agrees when both backends attend to the same fine clusters.\n\n",
               (long long)a.agreement, (long long)a.prefill, (long long)a.agreement_steps, 100 * a.agreement_budget);
@@ -229,7 +229,10 @@ void run_eval_kv(const EvalKvArgs& a) {
     out.push_back({{"kv", nn::to_json(c)}, {"perplexity", r.ppl}, {"retrieval", r.retrieval},
                    {"static_kept", r.kept.fraction()}, {"seconds", r.seconds}});
   }
-  if (a.agreement > 0) run_agreement(a, agreement_ck, ids, base);
+  if (a.agreement > 0) {
+    std::printf("\n");
+    run_agreement(a, agreement_ck, ids, base);
+  }
   if (!a.json_path.empty()) {
     std::ofstream f(a.json_path);
     if (!f) throw std::runtime_error("cannot write " + a.json_path);

@@ -855,7 +855,9 @@ def export(model, Wr, plan, report, args):
         f.write("\n")
     report = dict(report, command=" ".join([os.path.relpath(sys.argv[0], ROOT) if sys.argv[0].startswith(ROOT)
                                             else sys.argv[0]] + sys.argv[1:]),
-                  args=vars(args), device=str(train_gpt2.pick_device(args.device)), torch=torch.__version__)
+                  args={k: os.path.relpath(v, ROOT) if isinstance(v, str) and os.path.isabs(v) else v
+                        for k, v in vars(args).items()},  # no paths of this machine in the record
+                  device=str(train_gpt2.pick_device(args.device)), torch=torch.__version__)
     with open(os.path.join(out, "distill.json"), "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")

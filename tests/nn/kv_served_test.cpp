@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nn/process_util.h"
+#include "nn/served_fixture.h"
 #include "nn_test_util.h"
 #include "veil/mpc/client_wire.h"
 #include "veil/net/certs.h"
@@ -19,59 +20,17 @@ using namespace std::chrono_literals;
 using test::Process;
 using test::Processes;
 
-const std::string kModel = test::repo_path("models/tiny-gpt2");
-
 // The first 8 lines of the fixture's README, about 170 tokens: the sink, 4 coarse clusters and a recent
 // tail, so the 40% budget selects clusters at every step (and static eviction runs at the prefill).
 std::string prompt_text() {
-  std::ifstream in(kModel + "/README.md");
+  std::ifstream in(test::repo_path("models/tiny-gpt2/README.md"));
   std::string line, text;
   for (int i = 0; std::getline(in, line) && i < 8; ++i) text += line + "\n";
   return text;
 }
 
-class KvServedTest : public ::testing::Test {
+class KvServedTest : public test::ServedFixture {
  protected:
-  void SetUp() override {
-    Process& certs = procs_.start({"certs", "--out", certs_}, "certs");
-    ASSERT_EQ(Processes::wait_exit(certs, 30s), 0) << certs.err();
-    Process& share = procs_.start({"share-model", kModel, "--out", shared_}, "share");
-    ASSERT_EQ(Processes::wait_exit(share, 60s), 0) << share.err();
-  }
-
-  std::string peers() const { return ports_[0] + "," + ports_[1] + "," + ports_[2]; }
-  std::string clients() const { return ports_[3] + "," + ports_[4] + "," + ports_[5]; }
-
-  std::array<Process*, 3> start_parties(int max_sessions) {
-    std::array<Process*, 3> out{};
-    for (int id = 2; id >= 0; --id) {
-      const std::string p = "party" + std::to_string(id), i = std::to_string(id);
-      out[size_t(id)] = &procs_.start(
-          {"party", "--serve", "--id", i, "--peers", peers(), "--client-listen", ports_[size_t(3 + id)], "--bundle",
-           shared_ + "/party-" + i + ".bundle", "--bundle-key", shared_ + "/keys/party-" + i + ".key", "--cert",
-           certs_ + "/" + p + ".pem", "--key", certs_ + "/" + p + ".key", "--ca", certs_ + "/ca.pem", "--max-sessions",
-           std::to_string(max_sessions), "--timeout-ms", "20000"},
-          p);
-    }
-    return out;
-  }
-
-  nlohmann::json run(std::vector<std::string> args, const std::string& name) {
-    Process& p = procs_.start(args, name);
-    EXPECT_EQ(Processes::wait_exit(p, 120s), 0) << p.err();
-    return nlohmann::json::parse(p.out());
-  }
-
-  nlohmann::json local(const std::string& backend, const std::vector<std::string>& extra, const std::string& name) {
-    std::vector<std::string> args{"generate", "--backend", backend, "--model", kModel, "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return run(args, name);
-  }
-
-  test::TempDir tmp_;
-  std::string certs_ = tmp_.sub("certs"), shared_ = tmp_.path() + "/shared";
-  Processes procs_{tmp_.path()};
-  std::vector<std::string> ports_ = test::free_loopback_ports(6);
   const std::vector<std::string> mpcache_ = {"--prompt", prompt_text(), "--max-new-tokens", "3", "--kv-policy",
                                              "mpcache", "--kv-budget", "0.4"};
 };
@@ -85,11 +44,7 @@ TEST_F(KvServedTest, MpcacheOverThreeTlsProcessesMatchesThePlaintextBackend) {
   EXPECT_EQ(inproc.at("kv"), want.at("kv"));
 
   auto parties = start_parties(1);
-  std::vector<std::string> args{"generate", "--parties", clients(), "--ca", certs_ + "/ca.pem", "--cert",
-                                certs_ + "/client.pem", "--key", certs_ + "/client.key", "--model",
-                                shared_ + "/client", "--json", "--timeout-ms", "60000"};
-  args.insert(args.end(), mpcache_.begin(), mpcache_.end());
-  const nlohmann::json got = run(args, "client");
+  const nlohmann::json got = finished(client(mpcache_, "client", {}, "60000"));
   EXPECT_EQ(got.at("tokens"), want.at("tokens"));
   EXPECT_EQ(got.at("kv"), want.at("kv"));
   for (Process* p : parties) {

@@ -29,6 +29,7 @@ struct PartyArgs {
   bool serve = false;
   std::string client_listen, bundle, bundle_key;
   int64_t max_sessions = 0;
+  std::string health_listen;
 };
 
 bool is_loopback(const std::string& host) {
@@ -71,13 +72,15 @@ void run_serve(const PartyArgs& a) {
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   o.max_frame_bytes = a.max_frame_mib << 20;
   o.max_sessions = a.max_sessions;
+  o.health_listen = a.health_listen;
   serve_party(o);
 }
 
 void run_party(const PartyArgs& a) {
   if (a.serve) return run_serve(a);
-  if (!a.client_listen.empty() || !a.bundle.empty() || !a.bundle_key.empty() || a.max_sessions != 0)
-    throw std::invalid_argument("--client-listen, --bundle, --bundle-key and --max-sessions belong to --serve");
+  if (!a.client_listen.empty() || !a.bundle.empty() || !a.bundle_key.empty() || a.max_sessions != 0 ||
+      !a.health_listen.empty())
+    throw std::invalid_argument("--client-listen, --bundle, --bundle-key, --max-sessions and --health-listen belong to --serve");
   std::array<net::Endpoint, 3> peers = net::parse_peers(a.peers);
   net::TcpOptions opt = tcp_options(a, peers);
   net::Link link(a.id, net::connect_tcp(a.id, peers, opt), net::LinkOptions{opt.setup_timeout});
@@ -163,6 +166,18 @@ void register_party(CLI::App& app) {
                   "With --serve: exit after this many sessions (served, refused or failed); 0 serves until killed")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--health-listen", a->health_listen,
+                  "With --serve: host:port of a plain-HTTP listener for /healthz, /readyz (ready when linked to the "
+                  "other parties and not draining) and /metrics (Prometheus). SIGTERM drains: the running session "
+                  "finishes, no new one starts, the party exits 0")
+      ->check([](const std::string& s) {
+        try {
+          net::parse_endpoint(s);
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      });
   cmd->callback([a] { run_party(*a); });
 }
 

@@ -13,6 +13,7 @@
 #include "veil/net/tcp_transport.h"
 #include "veil/nn/serve_session.h"
 #include "veil/nn/share_bundle.h"
+#include "veil/party_health.h"
 
 namespace veil::app {
 
@@ -28,7 +29,7 @@ struct PeerLink {
 
 class Server {
  public:
-  explicit Server(const ServeOptions& o) : o_(o), tls_(o.tls) {}
+  explicit Server(const ServeOptions& o) : o_(o), tls_(o.tls), status_(o.id, o.health_listen) {}
 
   void run() {
     std::fprintf(stderr, "veil party %d: decrypting %s\n", o_.id, o_.bundle.c_str());
@@ -38,8 +39,10 @@ class Server {
         std::to_string(model_.parameters) + " weights, shares only) to clients on " + o_.client_listen.str());
     connect_peers();
     for (int64_t n = 1; o_.max_sessions == 0 || n <= o_.max_sessions;) {
+      if (PartyStatus::draining()) return log("drained after SIGTERM, exiting");
       std::string from;
       net::Fd fd = net::accept_until(listener_.get(), net::Clock::now() + 250ms, from);
+      if (PartyStatus::draining()) return log("drained after SIGTERM, exiting");  // takes no new session
       if (!fd) {  // idle: notice a peer that went away, so that the next session finds a working link
         if (std::string why = peers_.link->failure(); !why.empty()) reconnect("link to the other parties lost (" + why + ")");
         continue;
@@ -59,6 +62,7 @@ class Server {
   // Blocks until the three parties are linked (retrying: the others may start later or be
   // reconnecting too).
   void connect_peers() {
+    status_.phase(PartyPhase::linking);
     net::TcpOptions opt;
     opt.tls_files = o_.tls;
     opt.setup_timeout = o_.timeout;
@@ -70,6 +74,7 @@ class Server {
         peers_.ctx = std::make_unique<mpc::Context>(*peers_.link);
         log("linked to parties " + std::to_string((o_.id + 1) % 3) + " and " + std::to_string((o_.id + 2) % 3) +
             " (TLS 1.3)");
+        status_.phase(PartyPhase::ready);
         return;
       } catch (const net::LinkError& e) {
         log(std::string("waiting for the other parties: ") + e.what());
@@ -102,13 +107,17 @@ class Server {
       r = nn::read_session_request(*client, model_, o_.id, o_.timeout);
     } catch (const nn::SessionRefused& e) {
       log(tag + "refused: " + e.what());
+      status_.session_done("refused", 0, 0, 0);
       return tell_client(*client, e.what());
     } catch (const std::exception& e) {
       return log(tag + "failed before its request: " + e.what());
     }
-    if (!confirm(tag, *client, r)) return;
+    if (!confirm(tag, *client, r)) return status_.session_done("refused", 0, 0, 0);
     try {
+      status_.phase(PartyPhase::serving);
       const nn::SessionOutcome out = nn::run_session(*peers_.ctx, *client, model_, r, o_.timeout);
+      status_.session_done("served", out.seconds, double(out.traffic.bytes), double(out.traffic.rounds));
+      status_.phase(PartyPhase::ready);
       char line[256];
       std::snprintf(line, sizeof line, "%lld prompt tokens, %lld steps, %s: done in %.2f s, %.2f MB sent to the other parties, %llu rounds",
                     static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.max_new_tokens),
@@ -116,6 +125,7 @@ class Server {
                     static_cast<unsigned long long>(out.traffic.rounds));
       log(tag + line + (r.kv.kind == nn::KvPolicyKind::full ? std::string() : ", KV policy " + nn::describe(r.kv)));
     } catch (const std::exception& e) {
+      status_.session_done("failed", 0, 0, 0);
       tell_client(*client, std::string("party ") + std::to_string(o_.id) + " failed: " + e.what());
       reconnect(tag + "failed: " + e.what());
     }
@@ -148,6 +158,7 @@ class Server {
   nn::ServedModel model_;
   net::Fd listener_;
   PeerLink peers_;
+  PartyStatus status_;
 };
 
 }  // namespace

@@ -20,10 +20,11 @@ struct ServeOptions {
   std::chrono::milliseconds timeout{60000};  // peer setup, each peer message, each client message
   uint64_t max_frame_bytes = uint64_t{1} << 30;
   int64_t max_sessions = 0;  // 0: serve until killed
+  std::string health_listen;  // host:port of /healthz, /readyz, /metrics (party_health.h); "" for none
 };
 
-// Returns after max_sessions sessions (served, refused or failed); throws only for start-up
-// errors (bundle, key, certificates, listening address).
+// Returns after max_sessions sessions (served, refused or failed), or once drained after SIGTERM;
+// throws only for start-up errors (bundle, key, certificates, listening address).
 void serve_party(const ServeOptions& o);
 
 }  // namespace veil::app

@@ -9,6 +9,7 @@ void register_classify(CLI::App& app);
 void register_eval_kv(CLI::App& app);
 void register_eval_ppl(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_kms(CLI::App& app);
 void register_party(CLI::App& app);
 void register_share_model(CLI::App& app);
 void register_tune(CLI::App& app);

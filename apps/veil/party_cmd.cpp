@@ -2,6 +2,7 @@
 // TCP with TLS 1.3 (or plaintext on loopback with --insecure), running one job — or, with
 // --serve, serving private generation sessions to clients (apps/veil/party_serve.cpp).
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "veil/net/tcp_transport.h"
 #include "veil/party_selftest.h"
 #include "veil/party_serve.h"
+#include "veil/serve/kms_client.h"
 
 namespace veil::app {
 
@@ -30,6 +32,7 @@ struct PartyArgs {
   std::string client_listen, bundle, bundle_key;
   int64_t max_sessions = 0;
   std::string health_listen;
+  std::string kms, kms_ca, bootstrap_token, kms_model, worker_version = "0.1.0";
 };
 
 bool is_loopback(const std::string& host) {
@@ -54,13 +57,35 @@ net::TcpOptions tcp_options(const PartyArgs& a, const std::array<net::Endpoint, 
   return o;
 }
 
+// Enrols with the KMS and fetches this party's bundle key over mutual TLS (serve/kms_client.h);
+// the key and the worker's private key stay in memory.
+AeadKey released_key(const PartyArgs& a) {
+  if (a.kms_ca.empty() || a.bootstrap_token.empty() || a.kms_model.empty())
+    throw std::invalid_argument("--kms needs --kms-ca (the KMS's certificate), --bootstrap-token (this worker's token file) "
+                                "and --kms-model (the model's name in the KMS)");
+  serve::KmsClientOptions k;
+  k.url = a.kms;
+  k.ca_file = a.kms_ca;
+  std::ifstream(a.bootstrap_token) >> k.token;
+  k.model = a.kms_model;
+  k.party = a.id;
+  k.worker_version = a.worker_version;
+  k.bundle_sha256 = serve::file_sha256(a.bundle);
+  k.timeout = std::chrono::milliseconds(a.timeout_ms);
+  const serve::WorkerCredentials c = serve::fetch_worker_credentials(k);
+  std::fprintf(stderr, "veil party %d: enrolled with the KMS as %s/party-%d/%s; key version %d of %s released\n", a.id,
+               c.org.c_str(), a.id, c.worker.c_str(), c.key_version, a.kms_model.c_str());
+  return c.share_key;
+}
+
 void run_serve(const PartyArgs& a) {
   if (a.insecure)
     throw std::invalid_argument("--serve needs TLS: clients and parties authenticate each other with certificates "
                                 "(drop --insecure, pass --cert/--key/--ca from `veil certs`)");
-  if (a.client_listen.empty() || a.bundle.empty() || a.bundle_key.empty())
+  if (a.client_listen.empty() || a.bundle.empty() || a.bundle_key.empty() == a.kms.empty())
     throw std::invalid_argument("--serve needs --client-listen (where clients connect), --bundle (this party's "
-                                "party-<id>.bundle from `veil share-model`) and --bundle-key (its key file)");
+                                "party-<id>.bundle from `veil share-model`) and either --bundle-key (its key file) "
+                                "or --kms (fetch the key from the key management service)");
   ServeOptions o;
   o.id = a.id;
   o.peers = net::parse_peers(a.peers);
@@ -69,6 +94,7 @@ void run_serve(const PartyArgs& a) {
   o.tls = a.tls;
   o.bundle = a.bundle;
   o.bundle_key = a.bundle_key;
+  if (!a.kms.empty()) o.released_key = released_key(a);
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   o.max_frame_bytes = a.max_frame_mib << 20;
   o.max_sessions = a.max_sessions;
@@ -79,8 +105,8 @@ void run_serve(const PartyArgs& a) {
 void run_party(const PartyArgs& a) {
   if (a.serve) return run_serve(a);
   if (!a.client_listen.empty() || !a.bundle.empty() || !a.bundle_key.empty() || a.max_sessions != 0 ||
-      !a.health_listen.empty())
-    throw std::invalid_argument("--client-listen, --bundle, --bundle-key, --max-sessions and --health-listen belong to --serve");
+      !a.health_listen.empty() || !a.kms.empty())
+    throw std::invalid_argument("--client-listen, --bundle, --bundle-key, --kms, --max-sessions and --health-listen belong to --serve");
   std::array<net::Endpoint, 3> peers = net::parse_peers(a.peers);
   net::TcpOptions opt = tcp_options(a, peers);
   net::Link link(a.id, net::connect_tcp(a.id, peers, opt), net::LinkOptions{opt.setup_timeout});
@@ -162,6 +188,17 @@ void register_party(CLI::App& app) {
   cmd->add_option("--bundle-key", a->bundle_key,
                   "With --serve: the bundle's key file (64 hex digits, keys/party-<id>.key from `veil share-model`)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--kms", a->kms,
+                  "With --serve, instead of --bundle-key: https://host:port of `veil kms serve`; the party enrols with "
+                  "--bootstrap-token and receives the bundle key in memory only (docs/KMS.md)");
+  cmd->add_option("--kms-ca", a->kms_ca, "With --kms: the KMS's certificate (kms-ca.pem from `veil kms init`)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--bootstrap-token", a->bootstrap_token,
+                  "With --kms: file holding this worker's one-time token (`veil kms issue-token`)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--kms-model", a->kms_model, "With --kms: the model's name in the KMS's policy");
+  cmd->add_option("--worker-version", a->worker_version, "With --kms: the version this worker reports to the KMS's policy")
+      ->capture_default_str();
   cmd->add_option("--max-sessions", a->max_sessions,
                   "With --serve: exit after this many sessions (served, refused or failed); 0 serves until killed")
       ->check(CLI::NonNegativeNumber)

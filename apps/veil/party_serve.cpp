@@ -33,7 +33,7 @@ class Server {
 
   void run() {
     std::fprintf(stderr, "veil party %d: decrypting %s\n", o_.id, o_.bundle.c_str());
-    model_ = nn::load_served_model(o_.bundle, nn::read_bundle_key(o_.bundle_key), o_.id);
+    model_ = nn::load_served_model(o_.bundle, o_.released_key ? *o_.released_key : nn::read_bundle_key(o_.bundle_key), o_.id);
     listener_ = net::listen_on(o_.client_listen, who());
     log("serving a GPT-2 of " + std::to_string(model_.config.n_layer) + " layers (" +
         std::to_string(model_.parameters) + " weights, shares only) to clients on " + o_.client_listen.str());

@@ -4,8 +4,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "veil/core/aead.h"
 #include "veil/net/endpoint.h"
 #include "veil/net/tls_context.h"
 
@@ -17,6 +19,7 @@ struct ServeOptions {
   net::Endpoint client_listen;
   net::TlsFiles tls;
   std::string bundle, bundle_key;
+  std::optional<AeadKey> released_key;  // released by the KMS (--kms): used instead of bundle_key, never written
   std::chrono::milliseconds timeout{60000};  // peer setup, each peer message, each client message
   uint64_t max_frame_bytes = uint64_t{1} << 30;
   int64_t max_sessions = 0;  // 0: serve until killed

@@ -1,0 +1,54 @@
+#include "veil/serve/bootstrap_token.h"
+
+#include "veil/core/aead.h"
+#include "veil/core/digest.h"
+
+namespace veil::serve {
+
+std::string new_bootstrap_token() {
+  const AeadKey bytes = random_aead_key();  // 32 bytes from the OS
+  return hex(bytes);
+}
+
+std::string bootstrap_token_hash(const std::string& token) { return hex(sha256(token)); }
+
+std::string issue_bootstrap_token(KmsStore& store, const WorkerIdentity& id, int64_t now, int64_t ttl_seconds) {
+  if (ttl_seconds < 1) throw std::invalid_argument("a bootstrap token must live at least 1 second");
+  std::string token = new_bootstrap_token();
+  store.add_token(bootstrap_token_hash(token), id, now + ttl_seconds, now);
+  return token;
+}
+
+AttestationResult BootstrapTokenVerifier::verify(const AttestationEvidence& evidence, int64_t now) {
+  AttestationResult r;
+  if (evidence.token.empty()) {
+    r.reason = "bad_token";
+    r.detail = "no bootstrap token in the evidence";
+    return r;
+  }
+  TokenInfo info;
+  switch (store_.consume_token(bootstrap_token_hash(evidence.token), now, info)) {
+    case TokenUse::unknown:
+      r.reason = "bad_token";
+      r.detail = "the bootstrap token is not one this KMS issued";
+      return r;
+    case TokenUse::used:
+      r.identity = info.identity;
+      r.reason = "token_replayed";
+      r.detail = "bootstrap token " + info.id + " was already used at " + std::to_string(*info.used);
+      return r;
+    case TokenUse::expired:
+      r.identity = info.identity;
+      r.reason = "token_expired";
+      r.detail = "bootstrap token " + info.id + " expired at " + std::to_string(info.expires);
+      return r;
+    case TokenUse::ok:
+      break;
+  }
+  r.ok = true;
+  r.identity = info.identity;
+  r.claims["token_id"] = info.id;
+  return r;
+}
+
+}  // namespace veil::serve

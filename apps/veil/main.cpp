@@ -13,8 +13,10 @@ int main(int argc, char** argv) {
   veil::app::register_classify(app);
   veil::app::register_eval_kv(app);
   veil::app::register_eval_ppl(app);
+  veil::app::register_gateway(app);
   veil::app::register_generate(app);
   veil::app::register_kms(app);
+  veil::app::register_loadtest(app);
   veil::app::register_party(app);
   veil::app::register_share_model(app);
   veil::app::register_tune(app);

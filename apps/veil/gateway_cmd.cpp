@@ -1,0 +1,299 @@
+// `veil gateway`: the serving system's entry point (serve/gateway.h) in front of party groups
+// given in a file (--groups) or started here as local processes (--local N, serve/local_groups.h),
+// with the SLO-aware balancer (serve/balancer.h) and, locally, the autoscaler starting and
+// stopping groups (serve/autoscaler.h). `veil gateway profile` measures the cost profile the
+// balancer predicts from (serve/cost_model.h).
+#include <httplib.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "veil/commands.h"
+#include "veil/serve/gateway.h"
+#include "veil/serve/local_groups.h"
+
+namespace veil::app {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct GatewayArgs {
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_cert, tls_key;  // HTTPS for the clients (plain HTTP without)
+  int local = 0;
+  std::string model, state_dir = "veil-local";
+  std::string groups_file, client_model;
+  net::TlsFiles client_tls;
+  std::string profile;
+  std::string policy = "slo";
+  double slo_ms = 2000;
+  int max_queue = 32, late_queue = 2;
+  bool autoscale = false;
+  int min_groups = 1, max_groups = 4;
+  double up_window_s = 3, down_window_s = 30, utilization = 0.7;
+  int timeout_ms = 20000, queue_timeout_ms = 60000;
+  int64_t max_new_tokens = 64;
+  int threads = 64;
+  // profile
+  std::string profile_model, profile_out;
+};
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+serve::CostProfile load_profile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read the cost profile " + path);
+  json j;
+  try {
+    in >> j;
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(path + " is not JSON: " + e.what());
+  }
+  return serve::CostProfile::from_json(j, path);
+}
+
+std::vector<serve::GroupSpec> load_groups(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read the groups file " + path);
+  json j;
+  try {
+    in >> j;
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(path + " is not JSON: " + e.what());
+  }
+  if (!j.contains("groups") || !j["groups"].is_array() || j["groups"].empty())
+    throw std::runtime_error(path + ": expected {\"groups\": [{\"parties\": [3 × \"host:port\"], \"health\": [3 × \"host:port\"]}, ...]}");
+  std::vector<serve::GroupSpec> out;
+  for (const json& g : j["groups"]) {
+    serve::GroupSpec s;
+    s.id = int(out.size());
+    if (!g.contains("parties") || !g["parties"].is_array() || g["parties"].size() != 3)
+      throw std::runtime_error(path + ": group " + std::to_string(s.id) + " needs \"parties\": three host:port");
+    for (size_t i = 0; i < 3; ++i) s.parties[i] = net::parse_endpoint(g["parties"][i].get<std::string>());
+    if (g.contains("health")) {
+      if (!g["health"].is_array() || g["health"].size() != 3)
+        throw std::runtime_error(path + ": group " + std::to_string(s.id) + "'s \"health\" needs three host:port");
+      for (size_t i = 0; i < 3; ++i) s.health[i] = net::parse_endpoint(g["health"][i].get<std::string>()).str();
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+void run_profile(const GatewayArgs& a) {
+  std::fprintf(stderr, "veil gateway profile: running %s in process at 4 prompt lengths\n", a.profile_model.c_str());
+  const serve::CostProfile p = serve::measure_profile(a.profile_model);
+  std::ofstream out(a.profile_out);
+  if (!out) throw std::runtime_error("cannot write " + a.profile_out);
+  out << p.to_json().dump(2) << "\n";
+  std::fprintf(stderr, "veil gateway profile: wrote %s\n", a.profile_out.c_str());
+}
+
+void run_gateway(const GatewayArgs& a) {
+  if ((a.local > 0) == !a.groups_file.empty())
+    throw std::invalid_argument("give either --local N (start N groups of parties here) or --groups FILE");
+  if (a.local > 0 && a.model.empty()) throw std::invalid_argument("--local needs --model (the full model folder to share)");
+  if (a.tls_cert.empty() != a.tls_key.empty()) throw std::invalid_argument("--tls-cert and --tls-key go together");
+  serve::GatewayOptions o;
+  o.balancer.policy = serve::parse_policy(a.policy);
+  o.balancer.slo_seconds = a.slo_ms / 1e3;
+  o.balancer.max_queue = a.max_queue;
+  o.balancer.late_queue = a.late_queue;
+  o.autoscaler.slo_seconds = a.slo_ms / 1e3;
+  o.autoscaler.min_groups = a.autoscale ? a.min_groups : std::max(a.local, 1);
+  o.autoscaler.max_groups = a.autoscale ? a.max_groups : std::max(a.local, 1);
+  o.autoscaler.scale_up_window = a.up_window_s;
+  o.autoscaler.scale_down_window = a.down_window_s;
+  o.autoscaler.target_utilization = a.utilization;
+  o.session_timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.queue_timeout = std::chrono::milliseconds(a.queue_timeout_ms);
+  o.max_new_tokens = a.max_new_tokens;
+
+  std::unique_ptr<serve::LocalGroups> local;
+  if (a.local > 0) {
+    serve::LocalGroupsOptions lo;
+    lo.veil_binary = std::filesystem::read_symlink("/proc/self/exe").string();
+    lo.model = a.model;
+    lo.state_dir = std::filesystem::absolute(a.state_dir).string();
+    lo.timeout_ms = a.timeout_ms;
+    std::fprintf(stderr, "veil gateway: certificates and share bundles in %s\n", lo.state_dir.c_str());
+    local = std::make_unique<serve::LocalGroups>(lo);
+    o.client_model = local->client_model();
+    o.client_tls = local->client_tls();
+  } else {
+    if (a.client_model.empty() || a.client_tls.ca.empty() || a.client_tls.cert.empty() || a.client_tls.key.empty())
+      throw std::invalid_argument("--groups needs --client-model (share-model's client/ folder) and --ca, --cert, --key "
+                                  "(the gateway's client certificate, CN veil-client, for /v1/completions)");
+    o.client_model = a.client_model;
+    o.client_tls = a.client_tls;
+  }
+  if (!a.profile.empty()) {
+    o.profile = load_profile(a.profile);
+  } else if (!a.model.empty()) {
+    std::fprintf(stderr, "veil gateway: measuring the cost profile of %s (--profile skips this)\n", a.model.c_str());
+    o.profile = serve::measure_profile(a.model);
+  } else {
+    throw std::invalid_argument("--groups needs --profile (from `veil gateway profile --model DIR --out FILE`)");
+  }
+  serve::Gateway gw(o);
+
+  std::unique_ptr<httplib::Server> http;
+  if (!a.tls_cert.empty())
+    http = std::make_unique<httplib::SSLServer>(a.tls_cert.c_str(), a.tls_key.c_str());
+  else
+    http = std::make_unique<httplib::Server>();
+  if (!http->is_valid()) throw std::runtime_error("cannot load --tls-cert / --tls-key");
+  const int threads = a.threads;
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  gw.mount(*http);
+  const net::Endpoint at = net::parse_endpoint(a.listen);
+  int port = at.port;
+  if (port == 0)
+    port = http->bind_to_any_port(at.host.c_str());
+  else if (!http->bind_to_port(at.host.c_str(), port))
+    port = -1;
+  if (port <= 0) throw std::runtime_error("cannot listen on " + a.listen);
+
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  std::thread server([&] { http->listen_after_bind(); });
+  std::fprintf(stderr, "veil gateway: listening on %s://%s:%d (policy %s, SLO %.0f ms, %s)\n",
+               a.tls_cert.empty() ? "http" : "https", at.host.c_str(), port, a.policy.c_str(), a.slo_ms,
+               a.autoscale ? "autoscaling" : "fixed groups");
+  std::fflush(stderr);
+
+  // The control loop: health, autoscaler, and locally the groups' processes.
+  int next_id = 0;
+  std::set<int> draining;
+  if (!local)
+    for (const serve::GroupSpec& g : load_groups(a.groups_file)) gw.add_group(g), next_id = g.id + 1;
+  while (!g_stop) {
+    const int desired = gw.tick();
+    if (local) {
+      for (int id : local->groups())
+        if (local->dead(id)) {
+          std::fprintf(stderr, "veil gateway: a party of local group %d exited; stopping the group\n", id);
+          gw.remove_group(id);
+          local->stop(id, std::chrono::seconds(2));
+          draining.erase(id);
+        }
+      for (int id : gw.idle_drained()) {
+        std::fprintf(stderr, "veil gateway: local group %d drained; stopping it\n", id);
+        gw.remove_group(id);
+        local->stop(id, std::chrono::seconds(10));
+        draining.erase(id);
+      }
+      const int target = a.autoscale ? desired : a.local;
+      int live = int(local->groups().size()) - int(draining.size());
+      for (; live < target; ++live) {
+        const serve::GroupSpec g = local->start(next_id++);
+        std::fprintf(stderr, "veil gateway: started local group %d (parties %s, %s, %s)\n", g.id, g.parties[0].str().c_str(),
+                     g.parties[1].str().c_str(), g.parties[2].str().c_str());
+        gw.add_group(g);
+      }
+      if (live > target) {
+        const std::vector<int> ids = local->groups();
+        for (auto it = ids.rbegin(); it != ids.rend(); ++it)
+          if (!draining.count(*it)) {
+            std::fprintf(stderr, "veil gateway: draining local group %d (autoscaler wants %d)\n", *it, target);
+            gw.drain_group(*it);
+            draining.insert(*it);
+            break;
+          }
+      }
+    }
+    for (int i = 0; i < 10 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "veil gateway: stopping\n");
+  http->stop();
+  server.join();
+  local.reset();  // SIGTERM to every party: they drain and exit
+}
+
+}  // namespace
+
+void register_gateway(CLI::App& app) {
+  auto a = std::make_shared<GatewayArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "gateway",
+      "Serve clients in front of party groups: POST /v1/sessions places a session on a group and returns its three "
+      "parties and a session token (the client then talks to the parties: the gateway never sees its prompt), "
+      "POST /v1/completions runs an OpenAI-style completion with the gateway as the client (it sees the prompt), "
+      "GET /v1/status, /metrics, /healthz, /readyz. Groups come from --groups FILE or are started here (--local N).");
+  cmd->add_option("--listen", a->listen, "host:port of the HTTP(S) listener (port 0: any free port, printed)")->capture_default_str();
+  cmd->add_option("--tls-cert", a->tls_cert, "Serve HTTPS with this certificate (PEM)")->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", a->tls_key, "The HTTPS certificate's key (PEM)")->check(CLI::ExistingFile);
+  cmd->add_option("--local", a->local, "Start this many groups of three `veil party --serve` on loopback here")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--model", a->model, "With --local: the full model folder, shared by `veil share-model` into --state-dir")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--state-dir", a->state_dir, "With --local: certificates, share bundles (key files) and party logs")
+      ->capture_default_str();
+  cmd->add_option("--groups", a->groups_file,
+                  "JSON file {\"groups\": [{\"parties\": [3 × host:port], \"health\": [3 × host:port]}]}: the "
+                  "parties' --client-listen and --health-listen")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--client-model", a->client_model, "With --groups: share-model's client/ folder (tokenizer, config)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--ca", a->client_tls.ca, "With --groups: the parties' CA")->check(CLI::ExistingFile);
+  cmd->add_option("--cert", a->client_tls.cert, "With --groups: the gateway's client certificate (CN veil-client)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--key", a->client_tls.key, "With --groups: its key")->check(CLI::ExistingFile);
+  cmd->add_option("--profile", a->profile, "Cost profile (`veil gateway profile`); measured at start from --model when absent")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--policy", a->policy, "Balancer: slo, round-robin or least-connections")
+      ->check(CLI::IsMember({"slo", "round-robin", "least-connections"}))
+      ->capture_default_str();
+  cmd->add_option("--slo-ms", a->slo_ms, "Latency objective for the p99 of requests")->check(CLI::Range(1.0, 3.6e6))->capture_default_str();
+  cmd->add_option("--max-queue", a->max_queue, "Most requests waiting for a group (all policies); more get 429")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  cmd->add_option("--late-queue", a->late_queue, "slo policy: most waiting requests predicted to miss the SLO; more get 429")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  cmd->add_flag("--autoscale", a->autoscale, "With --local: start and stop groups as the autoscaler decides (between "
+                                             "--min-groups and --max-groups); without it --local N groups are kept");
+  cmd->add_option("--min-groups", a->min_groups, "Autoscaler floor")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--max-groups", a->max_groups, "Autoscaler ceiling")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--scale-up-window-s", a->up_window_s, "Seconds more groups must be needed before scaling up")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--scale-down-window-s", a->down_window_s, "Seconds fewer groups must suffice before scaling down")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--target-utilization", a->utilization, "Autoscaler: fraction of the SLO the predicted backlog may fill per group")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--timeout-ms", a->timeout_ms, "Longest wait for a party's answer in a session (and the local parties' --timeout-ms)")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  cmd->add_option("--queue-timeout-ms", a->queue_timeout_ms, "Longest wait of a request in its group's queue (then 503)")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Largest max_tokens / max_new_tokens accepted")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "HTTP worker threads (waiting requests hold one)")->check(CLI::Range(2, 4096))->capture_default_str();
+
+  CLI::App* prof = cmd->add_subcommand("profile", "Measure a model's cost profile (bytes, rounds and speed of the engine "
+                                                  "in process at a few prompt lengths, fitted) for --profile");
+  prof->add_option("--model", a->profile_model, "The full model folder")->required()->check(CLI::ExistingDirectory);
+  prof->add_option("--out", a->profile_out, "Where to write the profile (JSON)")->required();
+  prof->callback([a] { run_profile(*a); });
+  cmd->callback([a, prof] {
+    if (!prof->parsed()) run_gateway(*a);
+  });
+}
+
+}  // namespace veil::app

@@ -1,0 +1,134 @@
+// The gateway (`veil gateway`): the clients' entry point to a set of party groups.
+//
+//   POST /v1/sessions            {"prompt_tokens": n, "max_new_tokens": m}
+//        → 200 {"session", "token", "expires", "group", "parties": [3 × "host:port"],
+//               "predicted_ms"} once the chosen group is free for it; the client then opens the
+//          session with the three parties itself (`veil generate --parties`), so the gateway
+//          never sees its prompt shares, and reports the end:
+//   POST /v1/sessions/finish     {"token", "ok": bool, "error": "..."} → 200 (a failure marks the group
+//                                unhealthy until its parties are ready again)
+//   POST /v1/completions         OpenAI-style {"prompt", "max_tokens", "temperature", "top_k"}: the
+//                                gateway is the client (it sees the prompt and the text)
+//   GET  /v1/status              groups, queues, the autoscaler's decisions (JSON)
+//   GET  /metrics, /healthz, /readyz (200 when a group is healthy)
+// Refusals: 400 for a bad body (naming the field), 429 with Retry-After when the balancer refuses
+// (balancer.h), 502 when the request failed on two groups, 503 when no group is healthy.
+// Every accepted request ends in exactly one final response; veil_gateway_requests_total counts
+// them by outcome.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "veil/model/bpe_tokenizer.h"
+#include "veil/model/hf_config.h"
+#include "veil/nn/generate.h"
+#include "veil/nn/generate_client.h"
+#include "veil/serve/autoscaler.h"
+#include "veil/serve/balancer.h"
+#include "veil/serve/cost_model.h"
+#include "veil/serve/local_groups.h"
+#include "veil/serve/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace veil::serve {
+
+// Runs one generation on a group as its client; throws (naming the party at fault) on failure.
+using Runner = std::function<std::vector<nn::PrivateToken>(const GroupSpec&, const std::vector<int32_t>& prompt,
+                                                          const nn::GenerateOptions&)>;
+
+struct GatewayOptions {
+  BalancerOptions balancer;
+  AutoscalerOptions autoscaler;
+  CostProfile profile;
+  std::string client_model;             // config.json, vocab.json, merges.txt (share-model's client/)
+  net::TlsFiles client_tls;             // the gateway's client certificate (CN veil-client), for /v1/completions
+  std::chrono::milliseconds session_timeout{30000};  // the parties' answers, as `veil generate --timeout-ms`
+  std::chrono::milliseconds queue_timeout{60000};    // longest wait in a group's queue
+  std::string token_key;                // HMAC-SHA256 key of session tokens (random when empty)
+  std::chrono::seconds token_ttl{300};  // a session's lease: the group is free again after it
+  int64_t max_new_tokens = 64;
+};
+
+class Gateway {
+ public:
+  // `runner` defaults to generate_remote with client_tls. Throws for an unreadable client model.
+  explicit Gateway(GatewayOptions o, Runner runner = {});
+
+  // A group starts unhealthy until its parties' /readyz answer 200 (or at once when it has no
+  // health endpoints).
+  void add_group(const GroupSpec& g);
+  void drain_group(int id);            // no new requests
+  std::vector<int> idle_drained();     // drained groups with nothing queued or running
+  void remove_group(int id);
+  std::vector<GroupSpec> groups() const;
+
+  void mount(httplib::Server& http);  // the routes above
+
+  // One control step (the caller runs it about every second): probes the groups' health, expires
+  // session leases, runs the autoscaler and updates the gauges. Returns the desired group count.
+  int tick();
+
+  Metrics& metrics() { return metrics_; }
+  nlohmann::json status();
+  double now() const;  // seconds since the gateway started
+
+  struct Reply {
+    int status;
+    nlohmann::json body;
+    double retry_after = 0;  // seconds, with 429 and 503
+  };
+  // The routes' logic, also called directly by the tests.
+  Reply completion(const std::string& body);
+  Reply open_session(const std::string& body);
+  Reply finish_session(const std::string& body);
+
+ private:
+  struct Waited {
+    bool started = false;
+    Reply error;
+  };
+  // Places (or re-places, for a retry) and waits for the request's turn; returns with the lock held.
+  Waited admit(std::unique_lock<std::mutex>& lock, uint64_t& ticket, double base, std::optional<int> exclude,
+               bool retry, const std::string& endpoint);
+  void record(const std::string& endpoint, const std::string& outcome, double seconds);
+  void fail_group(int id, const std::string& why);
+  std::string sign(const std::string& payload) const;
+
+  struct Lease {
+    uint64_t ticket;
+    int group;
+    double arrived, started, expires;
+  };
+
+  GatewayOptions o_;
+  Runner runner_;
+  model::BpeTokenizer tokenizer_;
+  std::string config_text_;
+  model::Gpt2Config config_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Balancer balancer_;
+  Autoscaler autoscaler_;
+  std::map<int, GroupSpec> groups_;
+  std::map<int, double> unhealthy_since_;
+  std::map<std::string, Lease> leases_;  // by session id
+  std::deque<std::pair<double, double>> latencies_;  // (finished at, seconds), the last 30 s
+  uint64_t refused_since_tick_ = 0;
+  Metrics metrics_;
+};
+
+}  // namespace veil::serve

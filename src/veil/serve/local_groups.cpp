@@ -1,0 +1,164 @@
+#include "veil/serve/local_groups.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace veil::serve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Starts `binary args` with stdout and stderr appended to `log`. The child gets SIGTERM when
+// this process dies, so that parties never outlive a gateway that was killed.
+pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all{binary};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("cannot start " + binary);
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    const int in = ::open("/dev/null", O_RDONLY), out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0) ::_exit(127);
+    ::dup2(in, 0), ::dup2(out, 1), ::dup2(out, 2);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+void run_to_end(const std::string& binary, const std::vector<std::string>& args, const std::string& log,
+                const std::string& what) {
+  const pid_t pid = spawn(binary, args, log);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(what + " failed (see " + log + ")");
+}
+
+}  // namespace
+
+std::vector<uint16_t> free_loopback_ports(int n) {
+  std::vector<int> fds;
+  std::vector<uint16_t> out;
+  for (int i = 0; i < n; ++i) {  // held together so that they differ
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot pick a free loopback port");
+    fds.push_back(fd);
+    out.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  return out;
+}
+
+LocalGroups::LocalGroups(LocalGroupsOptions o) : o_(std::move(o)) {
+  fs::create_directories(o_.state_dir + "/logs");
+  const std::string certs = o_.state_dir + "/certs", shared = o_.state_dir + "/shared";
+  if (!fs::exists(certs + "/ca.pem"))
+    run_to_end(o_.veil_binary, {"certs", "--out", certs}, o_.state_dir + "/logs/certs.log", "veil certs");
+  if (!fs::exists(shared + "/party-2.bundle"))
+    run_to_end(o_.veil_binary, {"share-model", o_.model, "--out", shared}, o_.state_dir + "/logs/share-model.log",
+               "veil share-model " + o_.model);
+}
+
+LocalGroups::~LocalGroups() {
+  for (int id : groups()) stop(id, std::chrono::seconds(5));
+}
+
+net::TlsFiles LocalGroups::client_tls() const {
+  const std::string c = o_.state_dir + "/certs";
+  return {c + "/client.pem", c + "/client.key", c + "/ca.pem"};
+}
+
+std::vector<int> LocalGroups::groups() const {
+  std::vector<int> out;
+  for (const auto& [id, p] : procs_) out.push_back(id);
+  return out;
+}
+
+GroupSpec LocalGroups::start(int id) {
+  if (procs_.count(id)) throw std::invalid_argument("local group " + std::to_string(id) + " is already running");
+  const std::vector<uint16_t> ports = free_loopback_ports(9);
+  auto ep = [&](int k) { return "127.0.0.1:" + std::to_string(ports[size_t(k)]); };
+  const std::string peers = ep(0) + "," + ep(1) + "," + ep(2);
+  const std::string certs = o_.state_dir + "/certs", shared = o_.state_dir + "/shared";
+  GroupSpec g;
+  g.id = id;
+  std::array<Proc, 3>& procs = procs_[id];
+  for (int i = 0; i < 3; ++i) {
+    const std::string s = std::to_string(i);
+    g.parties[size_t(i)] = net::parse_endpoint(ep(3 + i));
+    g.health[size_t(i)] = ep(6 + i);
+    const std::vector<std::string> args{
+        "party", "--serve", "--id", s, "--peers", peers, "--client-listen", ep(3 + i), "--health-listen", ep(6 + i),
+        "--bundle", shared + "/party-" + s + ".bundle", "--bundle-key", shared + "/keys/party-" + s + ".key",
+        "--cert", certs + "/party" + s + ".pem", "--key", certs + "/party" + s + ".key", "--ca", certs + "/ca.pem",
+        "--timeout-ms", std::to_string(o_.timeout_ms)};
+    const std::string log = o_.state_dir + "/logs/group-" + std::to_string(id) + "-party-" + s + ".log";
+    procs[size_t(i)].pid = spawn(o_.veil_binary, args, log);
+    g.pids[size_t(i)] = procs[size_t(i)].pid;
+  }
+  return g;
+}
+
+bool LocalGroups::reap(Proc& p, bool block) {
+  if (p.reaped) return true;
+  int status = 0;
+  if (::waitpid(p.pid, &status, block ? 0 : WNOHANG) == p.pid) p.reaped = true;
+  return p.reaped;
+}
+
+void LocalGroups::stop(int id, std::chrono::milliseconds grace) {
+  auto it = procs_.find(id);
+  if (it == procs_.end()) return;
+  for (Proc& p : it->second)
+    if (!reap(p, false)) ::kill(p.pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (Proc& p : it->second) {
+    while (!reap(p, false) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!p.reaped) {
+      ::kill(p.pid, SIGKILL);
+      reap(p, true);
+    }
+  }
+  procs_.erase(it);
+}
+
+bool LocalGroups::dead(int id) {
+  auto it = procs_.find(id);
+  if (it == procs_.end()) return true;
+  bool any = false;
+  for (Proc& p : it->second) any |= reap(p, false);
+  return any;
+}
+
+void LocalGroups::kill_party(int id, int party) {
+  auto it = procs_.find(id);
+  if (it == procs_.end() || party < 0 || party > 2)
+    throw std::invalid_argument("no local party " + std::to_string(party) + " in group " + std::to_string(id));
+  ::kill(it->second[size_t(party)].pid, SIGKILL);
+}
+
+}  // namespace veil::serve

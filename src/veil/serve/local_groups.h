@@ -1,0 +1,68 @@
+// Party groups as local processes (`veil gateway --local N`): each group is three
+// `veil party --serve` processes on loopback ports, with TLS certificates from `veil certs` and
+// share bundles from `veil share-model` made once in a state folder. The bundles' keys are the
+// key files share-model writes (keys/party-<i>.key), read by the parties from disk.
+#pragma once
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "veil/net/endpoint.h"
+#include "veil/net/tls_context.h"
+
+namespace veil::serve {
+
+// A party group as the gateway knows it.
+struct GroupSpec {
+  int id = -1;
+  std::array<net::Endpoint, 3> parties;  // where clients connect (--client-listen), party 0, 1, 2
+  std::array<std::string, 3> health;     // host:port of each party's /readyz ("" when not known)
+  std::array<pid_t, 3> pids{-1, -1, -1}; // local processes only
+};
+
+struct LocalGroupsOptions {
+  std::string veil_binary;  // the veil executable to start
+  std::string model;        // the full model folder (share-model splits it)
+  std::string state_dir;    // certs/, shared/ (bundles, keys, client/), logs/
+  int timeout_ms = 20000;   // the parties' --timeout-ms
+};
+
+class LocalGroups {
+ public:
+  // Makes the certificates and the share bundles in state_dir unless they are there already;
+  // throws std::runtime_error when `veil certs` or `veil share-model` fails.
+  explicit LocalGroups(LocalGroupsOptions o);
+  ~LocalGroups();  // stops every group
+  LocalGroups(const LocalGroups&) = delete;
+  LocalGroups& operator=(const LocalGroups&) = delete;
+
+  GroupSpec start(int id);  // on free loopback ports; its logs go to logs/group-<id>-party-<i>.log
+  // SIGTERM to the three parties (they drain), SIGKILL to any still running after `grace`.
+  void stop(int id, std::chrono::milliseconds grace);
+  // A party of the group has exited (killed, crashed).
+  bool dead(int id);
+  // SIGKILL to one party (the load test's fault).
+  void kill_party(int id, int party);
+  std::vector<int> groups() const;
+
+  std::string client_model() const { return o_.state_dir + "/shared/client"; }
+  net::TlsFiles client_tls() const;
+
+ private:
+  struct Proc {
+    pid_t pid = -1;
+    bool reaped = false;
+  };
+  bool reap(Proc& p, bool block);
+  LocalGroupsOptions o_;
+  std::map<int, std::array<Proc, 3>> procs_;
+};
+
+// n loopback ports that were free a moment ago.
+std::vector<uint16_t> free_loopback_ports(int n);
+
+}  // namespace veil::serve

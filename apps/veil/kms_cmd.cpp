@@ -57,15 +57,6 @@ AeadKey key_file_or_new(const std::string& path, bool& created) {
   return nn::read_bundle_key(path);
 }
 
-std::string iso_time(int64_t t) {
-  char buf[32];
-  const time_t tt = time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void add_model_party(CLI::App* cmd, std::string& model, int& party) {
   cmd->add_option("--model", model, "Model name, as the parties' --kms-model names it")->required();
   cmd->add_option("--party", party, "Party index: 0, 1 or 2")->required()->check(CLI::Range(0, 2));
@@ -243,7 +234,7 @@ void register_audit(CLI::App* kms) {
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
     for (const serve::AuditRecord& r : store.audit_log(a->after))
-      std::printf("%s\n", ordered_json{{"id", r.id}, {"time", iso_time(r.time)}, {"event", r.event}, {"outcome", r.outcome},
+      std::printf("%s\n", ordered_json{{"id", r.id}, {"time", serve::utc_time(r.time)}, {"event", r.event}, {"outcome", r.outcome},
                                        {"reason", r.reason}, {"detail", r.detail}, {"org", r.org}, {"party", r.party},
                                        {"worker", r.worker}, {"model", r.model}, {"worker_version", r.worker_version},
                                        {"key_version", r.key_version}, {"peer", r.peer}}
@@ -262,12 +253,12 @@ void register_status(CLI::App* kms) {
     for (const serve::Policy& p : store.policies()) {
       ordered_json keys = ordered_json::array();
       for (const serve::ShareKeyInfo& k : store.share_keys(p.model, p.party))
-        keys.push_back({{"version", k.version}, {"bundle_sha256", k.bundle_sha256}, {"retired", k.retired}, {"created", iso_time(k.created)}});
+        keys.push_back({{"version", k.version}, {"bundle_sha256", k.bundle_sha256}, {"retired", k.retired}, {"created", serve::utc_time(k.created)}});
       out["policies"].push_back({{"model", p.model}, {"party", p.party}, {"org", p.org}, {"versions", p.versions}, {"keys", keys}});
     }
     for (const serve::TokenInfo& t : store.tokens())
-      out["tokens"].push_back({{"id", t.id}, {"identity", serve::describe(t.identity)}, {"expires", iso_time(t.expires)},
-                               {"used", t.used ? iso_time(*t.used) : std::string()}});
+      out["tokens"].push_back({{"id", t.id}, {"identity", serve::describe(t.identity)}, {"expires", serve::utc_time(t.expires)},
+                               {"used", t.used ? serve::utc_time(*t.used) : std::string()}});
     std::printf("%s\n", out.dump(2).c_str());
   });
 }

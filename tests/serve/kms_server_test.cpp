@@ -4,6 +4,8 @@
 // tampered bundle, truncated or malformed body, no certificate) is refused with its reason and
 // an audit record and releases nothing; share-key versions rotate without downtime, and so does
 // the master key under a running server.
+#include <thread>
+
 #include "serve/kms_test_util.h"
 
 namespace veil::serve::test {
@@ -75,6 +77,26 @@ TEST_F(KmsFixture, ReplayedTokenIsRefused) {
   const Reply r = enrol(tok, second);
   expect_refused(r, 401, "enrol", "token_replayed");
   EXPECT_EQ(store_->audit_log().back().worker, "worker-a0");  // the token's identity is recorded
+}
+
+TEST_F(KmsFixture, ConcurrentEnrolmentsWithOneTokenGrantExactlyOne) {
+  const std::string tok = token("org-a", 0, "worker-a0");
+  std::vector<std::thread> threads;
+  std::vector<Reply> replies(8);
+  for (size_t i = 0; i < replies.size(); ++i)
+    threads.emplace_back([&, i] {
+      Worker w;
+      replies[i] = enrol(tok, w);
+    });
+  for (std::thread& t : threads) t.join();
+  int granted = 0, replayed = 0;
+  for (const Reply& r : replies) {
+    granted += r.status == 200;
+    replayed += r.status == 401 && r.body.value("error", "") == "token_replayed";
+  }
+  EXPECT_EQ(granted, 1);
+  EXPECT_EQ(replayed, 7);
+  EXPECT_EQ(store_->audit_log().size(), 8u);
 }
 
 TEST_F(KmsFixture, ExpiredTokenIsRefused) {

@@ -131,7 +131,7 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
     if (!a.ok) return refuse(r, 401, a.reason, a.detail);
     const CertAndKey ca = store_.org_ca(a.identity.org);
     const std::string cert = issue_worker_cert(ca, key.get(), a.identity, now, cert_ttl_);
-    r.detail = "certificate valid until " + std::to_string(now + cert_ttl_) + " (" + evidence.kind;
+    r.detail = "certificate valid until " + utc_time(now + cert_ttl_) + " (" + evidence.kind;
     for (const auto& [k, v] : a.claims) r.detail += ", " + k + " " + v;
     r.detail += ")";
     return grant(r, json{{"certificate", cert}, {"ca", ca.cert_pem}, {"org", a.identity.org}, {"party", a.identity.party},

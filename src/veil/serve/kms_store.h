@@ -51,6 +51,8 @@ struct MasterKeySource {
 };
 
 std::string master_key_id(const AeadKey& key);
+// Unix seconds as ISO 8601 UTC ("2026-11-26T15:30:00Z"), as the audit log and messages show times.
+std::string utc_time(int64_t unix_seconds);
 // 64 hexadecimal digits (surrounding whitespace allowed) -> key; nullopt otherwise.
 std::optional<AeadKey> key_from_hex(std::string_view text);
 

@@ -67,16 +67,20 @@ void register_init(CLI::App* kms) {
     DbArgs db;
     std::string ca_out = "kms-ca.pem";
     int days = 825;
+    std::vector<std::string> names;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = kms->add_subcommand("init", "Create the database and the KMS's TLS certificate; create the master key file if it does not exist");
   add_db_options(cmd, a->db);
   cmd->add_option("--kms-ca-out", a->ca_out, "Where to write the KMS's certificate, which workers pin with --kms-ca")->capture_default_str();
+  cmd->add_option("--server-name", a->names,
+                  "A host name or IP address workers use to reach the KMS (in --kms), added to its certificate besides "
+                  "127.0.0.1 and localhost; repeat for several (e.g. veil-kms for a Kubernetes Service)");
   cmd->add_option("--server-cert-days", a->days, "Validity of the KMS's TLS certificate")->check(CLI::Range(1, 36500))->capture_default_str();
   cmd->callback([a] {
     bool created = false;
     const AeadKey master = a->db.master_key_file.empty() ? a->db.source().load() : key_file_or_new(a->db.master_key_file, created);
-    serve::KmsStore::create(a->db.db, master, serve::system_now(), a->days);
+    serve::KmsStore::create(a->db.db, master, serve::system_now(), a->days, a->names);
     serve::KmsStore store(a->db.db, a->db.source());
     write_secret_file(a->ca_out, store.server_cert().cert_pem);
     std::filesystem::permissions(a->ca_out, std::filesystem::perms(0644));

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <openssl/x509v3.h>
+
 #include "serve/kms_test_util.h"
 
 namespace veil::serve::test {
@@ -30,6 +32,16 @@ TEST_F(KmsStoreTest, DatabaseHoldsNoKeyBytesInTheClear) {
   EXPECT_NE(raw.find("BEGIN CERTIFICATE"), std::string::npos);  // certificates are public and stored as such
   const AeadKey master = nn::read_bundle_key(master_file_);
   EXPECT_EQ(raw.find(std::string(master.begin(), master.end())), std::string::npos);
+}
+
+TEST_F(KmsStoreTest, ServerCertificateNamesLoopbackAndTheGivenHosts) {
+  const X509Ptr cert = parse_cert(store_->server_cert().cert_pem);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_host(cert.get(), "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_host(cert.get(), "veil-kms", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "10.0.0.7", 0), 1);
+  EXPECT_EQ(X509_check_host(cert.get(), "elsewhere.example", 0, 0, nullptr), 0);
+  EXPECT_THROW(make_server_cert(kStart, 1, {"a,DNS:evil"}), PkiError);
 }
 
 TEST_F(KmsStoreTest, WrongMasterKeyDoesNotOpenTheDatabase) {

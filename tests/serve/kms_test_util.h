@@ -45,7 +45,7 @@ class KmsFixture : public ::testing::Test {
 
   void SetUp() override {
     nn::write_bundle_key(master_file_, random_aead_key());
-    KmsStore::create(db_, nn::read_bundle_key(master_file_), kStart, 30);
+    KmsStore::create(db_, nn::read_bundle_key(master_file_), kStart, 30, {"veil-kms", "10.0.0.7"});
     store_ = std::make_unique<KmsStore>(db_, MasterKeySource{master_file_});
     std::ofstream(kms_ca_) << store_->server_cert().cert_pem;
     store_->add_org("org-a", kStart, 365);

@@ -1,5 +1,6 @@
 #include "veil/serve/kms_pki.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -130,7 +131,14 @@ CertAndKey make_org_ca(const std::string& org, int64_t now, int days) {
   return {cert_pem(c.get()), private_key_pem(key.get())};
 }
 
-CertAndKey make_server_cert(int64_t now, int days) {
+CertAndKey make_server_cert(int64_t now, int days, const std::vector<std::string>& names) {
+  std::string san = "IP:127.0.0.1,DNS:localhost";
+  for (const std::string& n : names) {
+    if (n.empty() || n.find_first_of(", \t") != std::string::npos) throw PkiError("bad server name '" + n + "'");
+    unsigned char buf[16];
+    const bool ip = inet_pton(AF_INET, n.c_str(), buf) == 1 || inet_pton(AF_INET6, n.c_str(), buf) == 1;
+    san += (ip ? ",IP:" : ",DNS:") + n;
+  }
   PkeyPtr key = new_p256_key();
   X509Ptr c = new_cert(key.get(), now, int64_t(days) * 86400);
   X509_NAME* name = X509_get_subject_name(c.get());
@@ -141,7 +149,7 @@ CertAndKey make_server_cert(int64_t now, int days) {
   add_ext(c.get(), c.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_ext(c.get(), c.get(), NID_key_usage, "critical,digitalSignature");
   add_ext(c.get(), c.get(), NID_ext_key_usage, "serverAuth");
-  add_ext(c.get(), c.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+  add_ext(c.get(), c.get(), NID_subject_alt_name, san.c_str());
   sign(c.get(), key.get());
   return {cert_pem(c.get()), private_key_pem(key.get())};
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace veil::serve {
 
@@ -52,8 +53,10 @@ X509Ptr parse_cert(const std::string& pem);  // throws PkiError
 
 // A CA for organisation `org` (CN "veil-kms-ca <org>", O <org>), valid `days` from `now`.
 CertAndKey make_org_ca(const std::string& org, int64_t now, int days);
-// The KMS's TLS certificate: self-signed, SAN IP:127.0.0.1, DNS:localhost (workers pin it).
-CertAndKey make_server_cert(int64_t now, int days);
+// The KMS's TLS certificate: self-signed (workers pin it), SAN IP:127.0.0.1, DNS:localhost and
+// each of `names` (an IPv4/IPv6 literal becomes an IP entry, anything else a DNS entry: the names
+// workers use in --kms, e.g. a Kubernetes Service's).
+CertAndKey make_server_cert(int64_t now, int days, const std::vector<std::string>& names = {});
 
 // A PEM certificate signing request for `key` (the subject is ignored by the KMS).
 std::string make_csr(EVP_PKEY* key);

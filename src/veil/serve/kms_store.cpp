@@ -172,7 +172,8 @@ void KmsStore::exec(const char* sql) {
   }
 }
 
-void KmsStore::create(const std::string& path, const AeadKey& master, int64_t now, int server_cert_days) {
+void KmsStore::create(const std::string& path, const AeadKey& master, int64_t now, int server_cert_days,
+                      const std::vector<std::string>& server_names) {
   if (std::filesystem::exists(path)) throw KmsStoreError("'" + path + "' already exists; refusing to replace a KMS database");
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
@@ -190,7 +191,7 @@ void KmsStore::create(const std::string& path, const AeadKey& master, int64_t no
   Stmt(db, "INSERT INTO meta VALUES('schema', ?)").bind(1, int64_t(kSchema)).run();
   Stmt(db, "INSERT INTO meta VALUES('master_key_id', ?)").bind(1, master_key_id(master)).run();
   Stmt(db, "INSERT INTO meta VALUES('canary', ?)").blob(1, s.seal(kCanary, kCanaryAad)).run();
-  CertAndKey server = make_server_cert(now, server_cert_days);
+  CertAndKey server = make_server_cert(now, server_cert_days, server_names);
   Stmt(db, "INSERT INTO server VALUES(1, ?, ?)").bind(1, server.cert_pem).blob(2, s.seal(server.key_pem, kServerAad)).run();
   OPENSSL_cleanse(server.key_pem.data(), server.key_pem.size());
   s.exec("COMMIT;");

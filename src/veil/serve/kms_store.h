@@ -96,8 +96,10 @@ struct AuditRecord {
 class KmsStore {
  public:
   // Creates a new database at `path` (refusing an existing file), sealed under `master`, with a
-  // fresh TLS certificate for the KMS valid `server_cert_days`.
-  static void create(const std::string& path, const AeadKey& master, int64_t now, int server_cert_days);
+  // fresh TLS certificate for the KMS valid `server_cert_days` for loopback and `server_names`
+  // (make_server_cert).
+  static void create(const std::string& path, const AeadKey& master, int64_t now, int server_cert_days,
+                     const std::vector<std::string>& server_names = {});
 
   // Opens an existing database; throws KmsStoreError if the source's key does not open it.
   KmsStore(const std::string& path, const MasterKeySource& source);

@@ -35,9 +35,11 @@ struct DbArgs {
 
 void add_db_options(CLI::App* cmd, DbArgs& a) {
   cmd->add_option("--db", a.db, "The KMS's SQLite database")->capture_default_str();
-  cmd->add_option("--master-key-file", a.master_key_file,
-                  std::string("File holding the master key (64 hex digits, mode 0600) that seals the database's secrets; "
-                              "without it the key is read from $") + serve::kMasterKeyEnv);
+  cmd->add_option(
+      "--master-key-file", a.master_key_file,
+      std::string("File holding the master key (64 hex digits, mode 0600) that seals the database's secrets; "
+                  "without it the key is read from $") +
+          serve::kMasterKeyEnv);
 }
 
 // Writes `text` to a new file of mode 0600, refusing to replace one.
@@ -70,16 +72,21 @@ void register_init(CLI::App* kms) {
     std::vector<std::string> names;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("init", "Create the database and the KMS's TLS certificate; create the master key file if it does not exist");
+  CLI::App* cmd = kms->add_subcommand(
+      "init", "Create the database and the KMS's TLS certificate; create the master key file if it does not exist");
   add_db_options(cmd, a->db);
-  cmd->add_option("--kms-ca-out", a->ca_out, "Where to write the KMS's certificate, which workers pin with --kms-ca")->capture_default_str();
+  cmd->add_option("--kms-ca-out", a->ca_out, "Where to write the KMS's certificate, which workers pin with --kms-ca")
+      ->capture_default_str();
   cmd->add_option("--server-name", a->names,
                   "A host name or IP address workers use to reach the KMS (in --kms), added to its certificate besides "
                   "127.0.0.1 and localhost; repeat for several (e.g. veil-kms for a Kubernetes Service)");
-  cmd->add_option("--server-cert-days", a->days, "Validity of the KMS's TLS certificate")->check(CLI::Range(1, 36500))->capture_default_str();
+  cmd->add_option("--server-cert-days", a->days, "Validity of the KMS's TLS certificate")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
   cmd->callback([a] {
     bool created = false;
-    const AeadKey master = a->db.master_key_file.empty() ? a->db.source().load() : key_file_or_new(a->db.master_key_file, created);
+    const AeadKey master =
+        a->db.master_key_file.empty() ? a->db.source().load() : key_file_or_new(a->db.master_key_file, created);
     serve::KmsStore::create(a->db.db, master, serve::system_now(), a->days, a->names);
     serve::KmsStore store(a->db.db, a->db.source());
     write_secret_file(a->ca_out, store.server_cert().cert_pem);
@@ -96,10 +103,13 @@ void register_add_org(CLI::App* kms) {
     int days = 3650;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("add-org", "Add an organisation and create its CA, which signs its workers' certificates");
+  CLI::App* cmd =
+      kms->add_subcommand("add-org", "Add an organisation and create its CA, which signs its workers' certificates");
   add_db_options(cmd, a->db);
   cmd->add_option("org", a->org, "Organisation name (the O of its workers' certificates)")->required();
-  cmd->add_option("--ca-days", a->days, "Validity of the organisation's CA")->check(CLI::Range(1, 36500))->capture_default_str();
+  cmd->add_option("--ca-days", a->days, "Validity of the organisation's CA")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
   cmd->add_option("--ca-out", a->ca_out, "Also write the CA certificate to this file");
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
@@ -117,17 +127,20 @@ void register_put_key(CLI::App* kms) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = kms->add_subcommand(
-      "put-key", "Import a party's share-bundle key (keys/party-<i>.key from `veil share-model`) as the next version of "
-                 "(model, party). Rotation: put the key of a new bundle, roll the workers, then retire-key the old version");
+      "put-key",
+      "Import a party's share-bundle key (keys/party-<i>.key from `veil share-model`) as the next version of "
+      "(model, party). Rotation: put the key of a new bundle, roll the workers, then retire-key the old version");
   add_db_options(cmd, a->db);
   add_model_party(cmd, a->model, a->party);
   cmd->add_option("--key-file", a->key_file, "The key file (64 hex digits)")->required()->check(CLI::ExistingFile);
-  auto* b = cmd->add_option("--bundle", a->bundle, "The bundle this key opens (party-<i>.bundle); its SHA-256 is recorded")
-                ->check(CLI::ExistingFile);
+  auto* b =
+      cmd->add_option("--bundle", a->bundle, "The bundle this key opens (party-<i>.bundle); its SHA-256 is recorded")
+          ->check(CLI::ExistingFile);
   auto* s = cmd->add_option("--bundle-sha256", a->bundle_sha256, "The bundle's SHA-256 (hex) instead of --bundle");
   b->excludes(s);
   cmd->callback([a] {
-    if (a->bundle.empty() && a->bundle_sha256.empty()) throw std::invalid_argument("put-key needs --bundle or --bundle-sha256");
+    if (a->bundle.empty() && a->bundle_sha256.empty())
+      throw std::invalid_argument("put-key needs --bundle or --bundle-sha256");
     const std::string sha = a->bundle.empty() ? a->bundle_sha256 : serve::file_sha256(a->bundle);
     if (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
       throw std::invalid_argument("--bundle-sha256 must be 64 lower-case hexadecimal digits");
@@ -146,7 +159,8 @@ void register_retire_key(CLI::App* kms) {
     int party = -1, version = 0;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("retire-key", "Stop releasing one version of a share key (workers on its bundle are refused: key_retired)");
+  CLI::App* cmd = kms->add_subcommand(
+      "retire-key", "Stop releasing one version of a share key (workers on its bundle are refused: key_retired)");
   add_db_options(cmd, a->db);
   add_model_party(cmd, a->model, a->party);
   cmd->add_option("--version", a->version, "The key version to retire")->required()->check(CLI::PositiveNumber);
@@ -163,11 +177,14 @@ void register_policy(CLI::App* kms) {
     serve::Policy p;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("policy", "Set who may receive (model, party)'s key: the organisation that runs that party and the allowed worker versions");
+  CLI::App* cmd = kms->add_subcommand("policy",
+                                      "Set who may receive (model, party)'s key: the organisation that runs that party "
+                                      "and the allowed worker versions");
   add_db_options(cmd, a->db);
   add_model_party(cmd, a->p.model, a->p.party);
   cmd->add_option("--org", a->p.org, "The organisation whose workers run this party")->required();
-  cmd->add_option("--allow-version", a->p.versions, "A worker version (--worker-version of `veil party`) allowed; repeat for several")
+  cmd->add_option("--allow-version", a->p.versions,
+                  "A worker version (--worker-version of `veil party`) allowed; repeat for several")
       ->required();
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
@@ -185,13 +202,17 @@ void register_issue_token(CLI::App* kms) {
     std::string out;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("issue-token", "Issue a one-time bootstrap token bound to one worker identity (organisation, party, worker name); "
-                                                     "only its hash is stored");
+  CLI::App* cmd = kms->add_subcommand(
+      "issue-token",
+      "Issue a one-time bootstrap token bound to one worker identity (organisation, party, worker name); "
+      "only its hash is stored");
   add_db_options(cmd, a->db);
   cmd->add_option("--org", a->id.org, "The worker's organisation")->required();
   cmd->add_option("--party", a->id.party, "The party index the worker runs")->required()->check(CLI::Range(0, 2));
   cmd->add_option("--worker", a->id.worker, "The worker's name (the CN of its certificate)")->required();
-  cmd->add_option("--ttl", a->ttl, "Seconds until the token expires")->check(CLI::Range(int64_t(1), int64_t(86400) * 365))->capture_default_str();
+  cmd->add_option("--ttl", a->ttl, "Seconds until the token expires")
+      ->check(CLI::Range(int64_t(1), int64_t(86400) * 365))
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "Write the token to this new file (mode 0600) instead of stdout");
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
@@ -212,10 +233,12 @@ void register_rotate_master_key(CLI::App* kms) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = kms->add_subcommand(
-      "rotate-master-key", "Re-seal every secret under a new master key in one transaction. Then move the new key file over "
-                           "--master-key-file: a running `kms serve` reloads it when it sees the change");
+      "rotate-master-key",
+      "Re-seal every secret under a new master key in one transaction. Then move the new key file over "
+      "--master-key-file: a running `kms serve` reloads it when it sees the change");
   add_db_options(cmd, a->db);
-  cmd->add_option("--new-master-key-file", a->next, "The new master key (created with a fresh random key if missing)")->required();
+  cmd->add_option("--new-master-key-file", a->next, "The new master key (created with a fresh random key if missing)")
+      ->required();
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
     bool created = false;
@@ -232,16 +255,26 @@ void register_audit(CLI::App* kms) {
     int64_t after = 0;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("audit", "Print the audit log, one JSON object per line (every enrolment and key release, granted or refused)");
+  CLI::App* cmd = kms->add_subcommand(
+      "audit", "Print the audit log, one JSON object per line (every enrolment and key release, granted or refused)");
   add_db_options(cmd, a->db);
   cmd->add_option("--after", a->after, "Only records with an id above this")->capture_default_str();
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
     for (const serve::AuditRecord& r : store.audit_log(a->after))
-      std::printf("%s\n", ordered_json{{"id", r.id}, {"time", serve::utc_time(r.time)}, {"event", r.event}, {"outcome", r.outcome},
-                                       {"reason", r.reason}, {"detail", r.detail}, {"org", r.org}, {"party", r.party},
-                                       {"worker", r.worker}, {"model", r.model}, {"worker_version", r.worker_version},
-                                       {"key_version", r.key_version}, {"peer", r.peer}}
+      std::printf("%s\n", ordered_json{{"id", r.id},
+                                       {"time", serve::utc_time(r.time)},
+                                       {"event", r.event},
+                                       {"outcome", r.outcome},
+                                       {"reason", r.reason},
+                                       {"detail", r.detail},
+                                       {"org", r.org},
+                                       {"party", r.party},
+                                       {"worker", r.worker},
+                                       {"model", r.model},
+                                       {"worker_version", r.worker_version},
+                                       {"key_version", r.key_version},
+                                       {"peer", r.peer}}
                               .dump()
                               .c_str());
   });
@@ -249,7 +282,8 @@ void register_audit(CLI::App* kms) {
 
 void register_status(CLI::App* kms) {
   auto a = std::make_shared<DbArgs>();
-  CLI::App* cmd = kms->add_subcommand("status", "Print organisations, policies, share-key versions and tokens as JSON (no secrets)");
+  CLI::App* cmd = kms->add_subcommand(
+      "status", "Print organisations, policies, share-key versions and tokens as JSON (no secrets)");
   add_db_options(cmd, *a);
   cmd->callback([a] {
     serve::KmsStore store(a->db, a->source());
@@ -257,11 +291,17 @@ void register_status(CLI::App* kms) {
     for (const serve::Policy& p : store.policies()) {
       ordered_json keys = ordered_json::array();
       for (const serve::ShareKeyInfo& k : store.share_keys(p.model, p.party))
-        keys.push_back({{"version", k.version}, {"bundle_sha256", k.bundle_sha256}, {"retired", k.retired}, {"created", serve::utc_time(k.created)}});
-      out["policies"].push_back({{"model", p.model}, {"party", p.party}, {"org", p.org}, {"versions", p.versions}, {"keys", keys}});
+        keys.push_back({{"version", k.version},
+                        {"bundle_sha256", k.bundle_sha256},
+                        {"retired", k.retired},
+                        {"created", serve::utc_time(k.created)}});
+      out["policies"].push_back(
+          {{"model", p.model}, {"party", p.party}, {"org", p.org}, {"versions", p.versions}, {"keys", keys}});
     }
     for (const serve::TokenInfo& t : store.tokens())
-      out["tokens"].push_back({{"id", t.id}, {"identity", serve::describe(t.identity)}, {"expires", serve::utc_time(t.expires)},
+      out["tokens"].push_back({{"id", t.id},
+                               {"identity", serve::describe(t.identity)},
+                               {"expires", serve::utc_time(t.expires)},
                                {"used", t.used ? serve::utc_time(*t.used) : std::string()}});
     std::printf("%s\n", out.dump(2).c_str());
   });
@@ -274,8 +314,10 @@ void register_serve(CLI::App* kms) {
     int64_t cert_ttl = 86400;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = kms->add_subcommand("serve", "Serve enrolment (/v1/enrol), key release (/v1/release, mutual TLS), /healthz and "
-                                               "/metrics over HTTPS until SIGINT or SIGTERM");
+  CLI::App* cmd =
+      kms->add_subcommand("serve",
+                          "Serve enrolment (/v1/enrol), key release (/v1/release, mutual TLS), /healthz and "
+                          "/metrics over HTTPS until SIGINT or SIGTERM");
   add_db_options(cmd, a->db);
   cmd->add_option("--listen", a->listen, "host:port to listen on")->capture_default_str();
   cmd->add_option("--cert-ttl", a->cert_ttl, "Validity of the worker certificates it issues, in seconds")
@@ -312,8 +354,9 @@ void register_serve(CLI::App* kms) {
 
 void register_kms(CLI::App& app) {
   CLI::App* kms = app.add_subcommand(
-      "kms", "Key management service: organisations' CAs, share keys sealed under a master key, release policies, "
-             "one-time bootstrap tokens, an audit log, and the HTTPS server party workers enrol with (docs/KMS.md)");
+      "kms",
+      "Key management service: organisations' CAs, share keys sealed under a master key, release policies, "
+      "one-time bootstrap tokens, an audit log, and the HTTPS server party workers enrol with (docs/KMS.md)");
   kms->require_subcommand(1);
   register_init(kms);
   register_add_org(kms);

@@ -161,22 +161,31 @@ TEST_F(KmsFixture, TruncatedAndMalformedBodiesAreRefused) {
   const std::string good = release_body("tiny", 0, "1.0", file_sha256(bundles_[0]));
   expect_refused(release_raw(&w, good.substr(0, good.size() / 2)), 400, "release", "bad_request");
   expect_refused(release_raw(&w, "[1, 2, 3]"), 400, "release", "bad_request");
-  expect_refused(release_raw(&w, json{{"model", "tiny"}, {"party", 7}, {"worker_version", "1.0"}, {"bundle_sha256", file_sha256(bundles_[0])}}.dump()),
-                 400, "release", "bad_request");
+  expect_refused(
+      release_raw(
+          &w,
+          json{{"model", "tiny"}, {"party", 7}, {"worker_version", "1.0"}, {"bundle_sha256", file_sha256(bundles_[0])}}
+              .dump()),
+      400, "release", "bad_request");
   expect_refused(release_raw(&w, release_body("tiny", 0, "1.0", "abc")), 400, "release", "bad_request");
   const std::string tok = token("org-a", 0, "worker-a1");
-  const std::string enrol_body = json{{"csr", make_csr(new_p256_key().get())}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump();
+  const std::string enrol_body =
+      json{{"csr", make_csr(new_p256_key().get())}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump();
   expect_refused(enrol_raw(enrol_body.substr(0, enrol_body.size() - 5)), 400, "enrol", "bad_request");
-  expect_refused(enrol_raw(json{{"csr", "not a csr"}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump()), 400, "enrol",
-                 "bad_csr");
-  expect_refused(enrol_raw(json{{"csr", make_csr(new_p256_key().get())}, {"evidence", {{"kind", "sgx-dcap"}, {"quote", "AA"}}}}.dump()),
-                 400, "enrol", "unsupported_evidence");
+  expect_refused(
+      enrol_raw(json{{"csr", "not a csr"}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump()), 400,
+      "enrol", "bad_csr");
+  expect_refused(
+      enrol_raw(
+          json{{"csr", make_csr(new_p256_key().get())}, {"evidence", {{"kind", "sgx-dcap"}, {"quote", "AA"}}}}.dump()),
+      400, "enrol", "unsupported_evidence");
   Worker ok;  // the malformed requests did not use the token up
   EXPECT_EQ(enrol(tok, ok).status, 200);
 }
 
 TEST_F(KmsFixture, ReleaseWithoutClientCertificateIsRefused) {
-  expect_refused(release_raw(nullptr, release_body("tiny", 0, "1.0", file_sha256(bundles_[0]))), 401, "release", "no_client_cert");
+  expect_refused(release_raw(nullptr, release_body("tiny", 0, "1.0", file_sha256(bundles_[0]))), 401, "release",
+                 "no_client_cert");
 }
 
 TEST_F(KmsFixture, ShareKeyRotationServesBothVersionsUntilTheOldOneIsRetired) {
@@ -203,7 +212,8 @@ TEST_F(KmsFixture, MasterKeyRotatesUnderARunningServer) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   const std::string next_file = tmp_.path() + "/master.next";
   nn::write_bundle_key(next_file, random_aead_key());
-  KmsStore(db_, MasterKeySource{master_file_}).rotate_master_key(nn::read_bundle_key(next_file));  // as `veil kms rotate-master-key`
+  KmsStore(db_, MasterKeySource{master_file_})
+      .rotate_master_key(nn::read_bundle_key(next_file));  // as `veil kms rotate-master-key`
   std::filesystem::rename(next_file, master_file_);
   const Reply r = release(w, 0);  // the server reloads the key file
   ASSERT_EQ(r.status, 200) << r.body.dump();
@@ -223,9 +233,12 @@ TEST_F(KmsFixture, MetricsCountOutcomesByReasonAndHealthzAnswers) {
   auto metrics = c->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_PRED2(nn::test::contains, metrics->body, "# TYPE veil_kms_requests_total counter");
-  EXPECT_PRED2(nn::test::contains, metrics->body, "veil_kms_requests_total{event=\"enrol\",outcome=\"granted\",reason=\"\"} 1\n");
-  EXPECT_PRED2(nn::test::contains, metrics->body, "veil_kms_requests_total{event=\"release\",outcome=\"granted\",reason=\"\"} 1\n");
-  EXPECT_PRED2(nn::test::contains, metrics->body, "veil_kms_requests_total{event=\"release\",outcome=\"refused\",reason=\"wrong_party\"} 2\n");
+  EXPECT_PRED2(nn::test::contains, metrics->body,
+               "veil_kms_requests_total{event=\"enrol\",outcome=\"granted\",reason=\"\"} 1\n");
+  EXPECT_PRED2(nn::test::contains, metrics->body,
+               "veil_kms_requests_total{event=\"release\",outcome=\"granted\",reason=\"\"} 1\n");
+  EXPECT_PRED2(nn::test::contains, metrics->body,
+               "veil_kms_requests_total{event=\"release\",outcome=\"refused\",reason=\"wrong_party\"} 2\n");
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // The KMS database: secrets sealed at rest (the raw file holds neither a share key nor a private
 // key), a wrong master key refused at open, master-key rotation that keeps every secret readable
 // under the new key and locks the old one out, share-key versions, one-time tokens.
+#include <openssl/x509v3.h>
+
 #include <fstream>
 #include <iterator>
-
-#include <openssl/x509v3.h>
 
 #include "serve/kms_test_util.h"
 
@@ -28,7 +28,7 @@ TEST_F(KmsStoreTest, DatabaseHoldsNoKeyBytesInTheClear) {
     EXPECT_EQ(raw.find(std::string(k.begin(), k.end())), std::string::npos);
     EXPECT_EQ(raw.find(hex(k)), std::string::npos);
   }
-  EXPECT_EQ(raw.find("PRIVATE KEY"), std::string::npos);  // CA and server keys are sealed
+  EXPECT_EQ(raw.find("PRIVATE KEY"), std::string::npos);        // CA and server keys are sealed
   EXPECT_NE(raw.find("BEGIN CERTIFICATE"), std::string::npos);  // certificates are public and stored as such
   const AeadKey master = nn::read_bundle_key(master_file_);
   EXPECT_EQ(raw.find(std::string(master.begin(), master.end())), std::string::npos);
@@ -83,7 +83,8 @@ TEST_F(KmsStoreTest, MasterKeyRotationKeepsSecretsAndLocksOutTheOldKey) {
 
 TEST_F(KmsStoreTest, ShareKeyVersionsAndRetirement) {
   const AeadKey k2 = random_aead_key();
-  EXPECT_THROW(store_->put_share_key("tiny", 0, k2, file_sha256(bundles_[0]), now_), KmsStoreError);  // v1 opens that bundle
+  EXPECT_THROW(store_->put_share_key("tiny", 0, k2, file_sha256(bundles_[0]), now_),
+               KmsStoreError);  // v1 opens that bundle
   EXPECT_EQ(store_->put_share_key("tiny", 0, k2, std::string(64, 'a'), now_), 2);
   std::vector<ShareKeyInfo> v = store_->share_keys("tiny", 0);
   ASSERT_EQ(v.size(), 2u);

@@ -4,6 +4,7 @@
 // ephemeral loopback port with a clock the test moves, and helpers that enrol and ask for a key
 // as a worker would, with raw bodies when a test needs them.
 #pragma once
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
@@ -11,8 +12,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "nn/nn_test_util.h"
 #include "veil/core/digest.h"
@@ -41,7 +40,8 @@ struct Worker {
 class KmsFixture : public ::testing::Test {
  protected:
   static constexpr int64_t kCertTtl = 3600;
-  const int64_t kStart = system_now();  // the fixture's clock starts at the real time (the client checks the KMS's certificate)
+  const int64_t kStart =
+      system_now();  // the fixture's clock starts at the real time (the client checks the KMS's certificate)
 
   void SetUp() override {
     nn::write_bundle_key(master_file_, random_aead_key());
@@ -97,7 +97,8 @@ class KmsFixture : public ::testing::Test {
   // Enrols with `tok`; on success `w` holds the key and the issued certificate.
   Reply enrol(const std::string& tok, Worker& w) {
     w.key = new_p256_key();
-    Reply r = enrol_raw(json{{"csr", make_csr(w.key.get())}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump());
+    Reply r = enrol_raw(
+        json{{"csr", make_csr(w.key.get())}, {"evidence", {{"kind", "bootstrap-token"}, {"token", tok}}}}.dump());
     if (r.status == 200) w.cert = parse_cert(r.body.at("certificate").get<std::string>());
     return r;
   }
@@ -109,7 +110,8 @@ class KmsFixture : public ::testing::Test {
     return w;
   }
 
-  static std::string release_body(const std::string& model, int party, const std::string& version, const std::string& sha) {
+  static std::string release_body(const std::string& model, int party, const std::string& version,
+                                  const std::string& sha) {
     return json{{"model", model}, {"party", party}, {"worker_version", version}, {"bundle_sha256", sha}}.dump();
   }
 
@@ -140,7 +142,8 @@ class KmsFixture : public ::testing::Test {
   }
 
   nn::test::TempDir tmp_;
-  std::string db_ = tmp_.path() + "/kms.db", master_file_ = tmp_.path() + "/master.key", kms_ca_ = tmp_.path() + "/kms-ca.pem";
+  std::string db_ = tmp_.path() + "/kms.db", master_file_ = tmp_.path() + "/master.key",
+              kms_ca_ = tmp_.path() + "/kms-ca.pem";
   std::atomic<int64_t> now_{kStart};
   std::unique_ptr<KmsStore> store_;
   std::unique_ptr<KmsServer> server_;

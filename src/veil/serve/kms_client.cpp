@@ -43,8 +43,10 @@ void configure(httplib::SSLClient& c, const KmsClientOptions& o) {
 json call(httplib::SSLClient& c, const char* path, const json& body, const std::string& step) {
   auto res = c.Post(path, body.dump(), "application/json");
   if (!res)
-    throw KmsClientError(step + ": cannot reach the KMS (" + httplib::to_string(res.error()) +
-                         (c.get_openssl_verify_result() ? std::string(", its certificate does not match --kms-ca") : std::string()) + ")");
+    throw KmsClientError(
+        step + ": cannot reach the KMS (" + httplib::to_string(res.error()) +
+        (c.get_openssl_verify_result() ? std::string(", its certificate does not match --kms-ca") : std::string()) +
+        ")");
   json j = json::parse(res->body, nullptr, false);
   if (res->status != 200) {
     if (j.is_object() && j.contains("error"))
@@ -61,7 +63,8 @@ std::string file_sha256(const std::string& path) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read '" + path + "'");
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("cannot start SHA-256");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("cannot start SHA-256");
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), std::streamsize(buf.size()));
@@ -79,9 +82,9 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
 
   httplib::SSLClient enrol(kms.host, kms.port);  // no client certificate yet
   configure(enrol, o);
-  const json cert = call(enrol, "/v1/enrol",
-                         {{"csr", make_csr(key.get())}, {"evidence", {{"kind", kBootstrapTokenKind}, {"token", o.token}}}},
-                         "enrolment");
+  const json cert = call(
+      enrol, "/v1/enrol",
+      {{"csr", make_csr(key.get())}, {"evidence", {{"kind", kBootstrapTokenKind}, {"token", o.token}}}}, "enrolment");
   WorkerCredentials out;
   try {
     out.cert_pem = cert.at("certificate").get<std::string>();
@@ -89,8 +92,9 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
     out.worker = cert.at("worker").get<std::string>();
     out.not_after = cert.at("not_after").get<int64_t>();
     if (cert.at("party").get<int>() != o.party)
-      throw KmsClientError("enrolment: the bootstrap token is for party " + std::to_string(cert.at("party").get<int>()) +
-                           ", this worker runs party " + std::to_string(o.party));
+      throw KmsClientError("enrolment: the bootstrap token is for party " +
+                           std::to_string(cert.at("party").get<int>()) + ", this worker runs party " +
+                           std::to_string(o.party));
   } catch (const json::exception& e) {
     throw KmsClientError(std::string("enrolment: the KMS's answer lacks a field: ") + e.what());
   }
@@ -99,7 +103,10 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
   httplib::SSLClient release(kms.host, kms.port, x509.get(), key.get());
   configure(release, o);
   json k = call(release, "/v1/release",
-                {{"model", o.model}, {"party", o.party}, {"worker_version", o.worker_version}, {"bundle_sha256", o.bundle_sha256}},
+                {{"model", o.model},
+                 {"party", o.party},
+                 {"worker_version", o.worker_version},
+                 {"bundle_sha256", o.bundle_sha256}},
                 "key release");
   std::string key_hex = k.value("key", "");
   const std::optional<AeadKey> share = key_from_hex(key_hex);

@@ -68,8 +68,7 @@ X509Ptr new_cert(EVP_PKEY* key, int64_t now, int64_t seconds) {
   const bool ok = X509_set_version(c.get(), X509_VERSION_3) == 1 && bn &&
                   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c.get())) &&
                   X509_time_adj_ex(X509_getm_notBefore(c.get()), 0, -60, &t) &&
-                  X509_time_adj_ex(X509_getm_notAfter(c.get()), int(seconds / 86400), long(seconds % 86400),
-                                   &t) &&
+                  X509_time_adj_ex(X509_getm_notAfter(c.get()), int(seconds / 86400), long(seconds % 86400), &t) &&
                   X509_set_pubkey(c.get(), key) == 1;
   BN_free(bn);
   if (!ok) fail("cannot fill a certificate");
@@ -82,7 +81,9 @@ void sign(X509* cert, EVP_PKEY* key) {
 
 }  // namespace
 
-std::string describe(const WorkerIdentity& id) { return id.org + "/party-" + std::to_string(id.party) + "/" + id.worker; }
+std::string describe(const WorkerIdentity& id) {
+  return id.org + "/party-" + std::to_string(id.party) + "/" + id.worker;
+}
 
 PkeyPtr new_p256_key() {
   PkeyPtr k(EVP_EC_gen("P-256"));

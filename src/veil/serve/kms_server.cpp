@@ -48,6 +48,13 @@ bool is_sha256_hex(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
+// `text` with control characters replaced, for one log line (certificate fields come from the client).
+std::string printable(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return text;
+}
+
 std::string error_body(const std::string& reason, const std::string& message) {
   return json{{"error", reason}, {"message", message}}.dump();
 }
@@ -81,8 +88,9 @@ KmsReply KmsService::refuse(AuditRecord r, int status, const std::string& reason
   store_.audit(r);
   count(r);
   if (log_)
-    log_(r.event + " refused (" + reason + ") for " + (r.org.empty() ? "an unidentified worker" : r.org + "/party-" +
-         std::to_string(r.party) + "/" + r.worker) + " from " + r.peer + ": " + message);
+    log_(r.event + " refused (" + reason + ") for " +
+         (r.org.empty() ? "an unidentified worker" : printable(describe({r.org, r.party, r.worker}))) + " from " +
+         r.peer + ": " + printable(message));
   return {status, error_body(reason, message)};
 }
 
@@ -90,7 +98,9 @@ KmsReply KmsService::grant(AuditRecord r, std::string body) {
   r.outcome = "granted";
   store_.audit(r);
   count(r);
-  if (log_) log_(r.event + " granted to " + r.org + "/party-" + std::to_string(r.party) + "/" + r.worker + " from " + r.peer + ": " + r.detail);
+  if (log_)
+    log_(r.event + " granted to " + printable(describe({r.org, r.party, r.worker})) + " from " + r.peer + ": " +
+         r.detail);
   return {200, std::move(body)};
 }
 
@@ -101,7 +111,7 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
   r.event = "enrol";
   r.peer = peer;
   try {
-    std::string csr, kind;
+    std::string csr;
     AttestationEvidence evidence;
     try {
       const json j = parse_body(body);
@@ -116,7 +126,8 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
     }
     auto verifier = verifiers_.find(evidence.kind);
     if (verifier == verifiers_.end())
-      return refuse(r, 400, "unsupported_evidence", "this KMS has no verifier for evidence of kind '" + evidence.kind + "'");
+      return refuse(r, 400, "unsupported_evidence",
+                    "this KMS has no verifier for evidence of kind '" + evidence.kind + "'");
     PkeyPtr key;
     try {
       key = csr_public_key(csr);
@@ -129,13 +140,19 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
     r.party = a.identity.party;
     r.worker = a.identity.worker;
     if (!a.ok) return refuse(r, 401, a.reason, a.detail);
-    const CertAndKey ca = store_.org_ca(a.identity.org);
+    CertAndKey ca = store_.org_ca(a.identity.org);
     const std::string cert = issue_worker_cert(ca, key.get(), a.identity, now, cert_ttl_);
+    OPENSSL_cleanse(ca.key_pem.data(), ca.key_pem.size());
     r.detail = "certificate valid until " + utc_time(now + cert_ttl_) + " (" + evidence.kind;
     for (const auto& [k, v] : a.claims) r.detail += ", " + k + " " + v;
     r.detail += ")";
-    return grant(r, json{{"certificate", cert}, {"ca", ca.cert_pem}, {"org", a.identity.org}, {"party", a.identity.party},
-                         {"worker", a.identity.worker}, {"not_after", now + cert_ttl_}}.dump());
+    return grant(r, json{{"certificate", cert},
+                         {"ca", ca.cert_pem},
+                         {"org", a.identity.org},
+                         {"party", a.identity.party},
+                         {"worker", a.identity.worker},
+                         {"not_after", now + cert_ttl_}}
+                        .dump());
   } catch (const std::exception& e) {
     return refuse(r, 500, "internal", std::string("the KMS failed: ") + e.what());
   }
@@ -161,37 +178,48 @@ KmsReply KmsService::release(const std::string& body, X509* client_cert, const s
     }
     const int requested = r.party;
     if (!client_cert)
-      return refuse(r, 401, "no_client_cert", "key release needs the worker certificate from /v1/enrol as the TLS client certificate");
+      return refuse(r, 401, "no_client_cert",
+                    "key release needs the worker certificate from /v1/enrol as the TLS client certificate");
     const WorkerIdentity id = worker_identity(client_cert);
     if (id.org.empty() || id.party < 0 || id.worker.empty())
-      return refuse(r, 401, "cert_untrusted", "the client certificate is not a KMS worker certificate (O, OU party-<i>, CN)");
+      return refuse(r, 401, "cert_untrusted",
+                    "the client certificate is not a KMS worker certificate (O, OU party-<i>, CN)");
     r.org = id.org;
     r.party = id.party;
     r.worker = id.worker;
     const std::optional<std::string> ca = store_.org_ca_cert(id.org);
-    if (!ca) return refuse(r, 401, "cert_untrusted", "the certificate names organisation '" + id.org + "', which this KMS does not know");
+    if (!ca)
+      return refuse(r, 401, "cert_untrusted",
+                    "the certificate names organisation '" + id.org + "', which this KMS does not know");
     std::string why;
     switch (verify_worker_cert(client_cert, *ca, now, why)) {
       case CertCheck::ok:
         break;
       case CertCheck::expired:
-        return refuse(r, 401, "cert_expired", "the worker certificate has expired (enrol again with a new bootstrap token)");
+        return refuse(r, 401, "cert_expired",
+                      "the worker certificate has expired (enrol again with a new bootstrap token)");
       case CertCheck::not_yet_valid:
         return refuse(r, 401, "cert_expired", "the worker certificate is not valid yet (check the clocks)");
       case CertCheck::untrusted:
-        return refuse(r, 401, "cert_untrusted", "the certificate was not issued by organisation " + id.org + "'s CA: " + why);
+        return refuse(r, 401, "cert_untrusted",
+                      "the certificate was not issued by organisation " + id.org + "'s CA: " + why);
     }
     if (id.party != requested)
-      return refuse(r, 403, "wrong_party", "the certificate is for party " + std::to_string(id.party) + ", the request asks for party " +
-                                               std::to_string(requested) + "'s key");
+      return refuse(r, 403, "wrong_party",
+                    "the certificate is for party " + std::to_string(id.party) + ", the request asks for party " +
+                        std::to_string(requested) + "'s key");
     const std::optional<Policy> p = store_.policy(r.model, id.party);
-    if (!p) return refuse(r, 403, "unknown_model", "no policy releases model '" + r.model + "' party " + std::to_string(id.party));
+    if (!p)
+      return refuse(r, 403, "unknown_model",
+                    "no policy releases model '" + r.model + "' party " + std::to_string(id.party));
     if (p->org != id.org)
-      return refuse(r, 403, "org_not_allowed", "party " + std::to_string(id.party) + " of '" + r.model + "' is run by organisation " +
-                                                   p->org + ", not " + id.org);
+      return refuse(r, 403, "org_not_allowed",
+                    "party " + std::to_string(id.party) + " of '" + r.model + "' is run by organisation " + p->org +
+                        ", not " + id.org);
     if (std::find(p->versions.begin(), p->versions.end(), r.worker_version) == p->versions.end())
-      return refuse(r, 403, "version_not_allowed", "worker version '" + r.worker_version + "' is not allowed for '" + r.model + "' party " +
-                                                       std::to_string(id.party));
+      return refuse(r, 403, "version_not_allowed",
+                    "worker version '" + r.worker_version + "' is not allowed for '" + r.model + "' party " +
+                        std::to_string(id.party));
     bool retired = false;
     for (const ShareKeyInfo& k : store_.share_keys(r.model, id.party)) {
       if (k.bundle_sha256 != bundle_sha256) continue;
@@ -204,14 +232,17 @@ KmsReply KmsService::release(const std::string& body, X509* client_cert, const s
       OPENSSL_cleanse(key.data(), key.size());
       r.key_version = k.version;
       r.detail = "key version " + std::to_string(k.version);
-      std::string out = json{{"model", r.model}, {"party", id.party}, {"key_version", k.version}, {"key", key_hex}}.dump();
+      std::string out =
+          json{{"model", r.model}, {"party", id.party}, {"key_version", k.version}, {"key", key_hex}}.dump();
       OPENSSL_cleanse(key_hex.data(), key_hex.size());
       return grant(r, std::move(out));
     }
     if (retired)
-      return refuse(r, 403, "key_retired", "the key that opens this bundle is retired: deploy the current bundle of '" + r.model + "'");
-    return refuse(r, 403, "bundle_mismatch", "no key of '" + r.model + "' party " + std::to_string(id.party) +
-                                                 " opens a bundle with SHA-256 " + bundle_sha256 + " (tampered or unknown bundle)");
+      return refuse(r, 403, "key_retired",
+                    "the key that opens this bundle is retired: deploy the current bundle of '" + r.model + "'");
+    return refuse(r, 403, "bundle_mismatch",
+                  "no key of '" + r.model + "' party " + std::to_string(id.party) + " opens a bundle with SHA-256 " +
+                      bundle_sha256 + " (tampered or unknown bundle)");
   } catch (const std::exception& e) {
     return refuse(r, 500, "internal", std::string("the KMS failed: ") + e.what());
   }
@@ -232,7 +263,8 @@ std::string KmsService::metrics() const {
 
 bool KmsService::healthy() {
   try {
-    store_.server_cert();
+    CertAndKey tls = store_.server_cert();  // opens a sealed value: the master key works
+    OPENSSL_cleanse(tls.key_pem.data(), tls.key_pem.size());
     return true;
   } catch (const std::exception&) {
     return false;
@@ -276,7 +308,8 @@ KmsServer::KmsServer(KmsStore& store, const KmsServerOptions& opt) : service_(st
   port_ = opt.port == 0 ? http_->bind_to_any_port(opt.host) : (http_->bind_to_port(opt.host, opt.port) ? opt.port : -1);
   if (port_ <= 0) throw std::runtime_error("the KMS cannot listen on " + opt.host + ":" + std::to_string(opt.port));
   thread_ = std::thread([this] { http_->listen_after_bind(); });
-  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // so that stop() takes effect
+  while (!http_->is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // so that stop() takes effect
 }
 
 KmsServer::~KmsServer() {

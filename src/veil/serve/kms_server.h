@@ -83,8 +83,8 @@ class KmsService {
 
 struct KmsServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;                       // 0: an ephemeral port (port() tells which)
-  int64_t cert_ttl_seconds = 86400;   // worker certificates' validity
+  int port = 0;                      // 0: an ephemeral port (port() tells which)
+  int64_t cert_ttl_seconds = 86400;  // worker certificates' validity
   Clock clock = system_now;
   std::function<void(const std::string&)> log;  // one line per request outcome; no secrets
 };

@@ -174,7 +174,8 @@ void KmsStore::exec(const char* sql) {
 
 void KmsStore::create(const std::string& path, const AeadKey& master, int64_t now, int server_cert_days,
                       const std::vector<std::string>& server_names) {
-  if (std::filesystem::exists(path)) throw KmsStoreError("'" + path + "' already exists; refusing to replace a KMS database");
+  if (std::filesystem::exists(path))
+    throw KmsStoreError("'" + path + "' already exists; refusing to replace a KMS database");
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
@@ -192,13 +193,17 @@ void KmsStore::create(const std::string& path, const AeadKey& master, int64_t no
   Stmt(db, "INSERT INTO meta VALUES('master_key_id', ?)").bind(1, master_key_id(master)).run();
   Stmt(db, "INSERT INTO meta VALUES('canary', ?)").blob(1, s.seal(kCanary, kCanaryAad)).run();
   CertAndKey server = make_server_cert(now, server_cert_days, server_names);
-  Stmt(db, "INSERT INTO server VALUES(1, ?, ?)").bind(1, server.cert_pem).blob(2, s.seal(server.key_pem, kServerAad)).run();
+  Stmt(db, "INSERT INTO server VALUES(1, ?, ?)")
+      .bind(1, server.cert_pem)
+      .blob(2, s.seal(server.key_pem, kServerAad))
+      .run();
   OPENSSL_cleanse(server.key_pem.data(), server.key_pem.size());
   s.exec("COMMIT;");
 }
 
 KmsStore::KmsStore(const std::string& path, const MasterKeySource& source) : path_(path), source_(source) {
-  if (!std::filesystem::exists(path)) throw KmsStoreError("no KMS database at '" + path + "' (create one with `veil kms init`)");
+  if (!std::filesystem::exists(path))
+    throw KmsStoreError("no KMS database at '" + path + "' (create one with `veil kms init`)");
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
     throw KmsStoreError("cannot open '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 5000);
@@ -248,7 +253,12 @@ void KmsStore::add_org(const std::string& org, int64_t now, int ca_days) {
   if (Stmt(db_, "SELECT 1 FROM orgs WHERE name = ?").bind(1, org).step())
     throw KmsStoreError("organisation '" + org + "' already exists");
   CertAndKey ca = make_org_ca(org, now, ca_days);
-  Stmt(db_, "INSERT INTO orgs VALUES(?, ?, ?, ?)").bind(1, org).bind(2, ca.cert_pem).blob(3, seal(ca.key_pem, org_aad(org))).bind(4, now).run();
+  Stmt(db_, "INSERT INTO orgs VALUES(?, ?, ?, ?)")
+      .bind(1, org)
+      .bind(2, ca.cert_pem)
+      .blob(3, seal(ca.key_pem, org_aad(org)))
+      .bind(4, now)
+      .run();
   OPENSSL_cleanse(ca.key_pem.data(), ca.key_pem.size());
 }
 
@@ -283,7 +293,10 @@ int KmsStore::put_share_key(const std::string& model, int party, const AeadKey& 
   exec("BEGIN IMMEDIATE;");
   try {
     if (Stmt(db_, "SELECT 1 FROM share_keys WHERE model = ? AND party = ? AND bundle_sha256 = ? AND retired = 0")
-            .bind(1, model).bind(2, int64_t(party)).bind(3, bundle_sha256).step())
+            .bind(1, model)
+            .bind(2, int64_t(party))
+            .bind(3, bundle_sha256)
+            .step())
       throw KmsStoreError("an active key of " + model + " party " + std::to_string(party) +
                           " already opens the bundle with SHA-256 " + bundle_sha256);
     Stmt v(db_, "SELECT COALESCE(MAX(version), 0) + 1 FROM share_keys WHERE model = ? AND party = ?");
@@ -291,8 +304,13 @@ int KmsStore::put_share_key(const std::string& model, int party, const AeadKey& 
     const int version = int(v.integer(0));
     std::string plain(key.begin(), key.end());
     Stmt(db_, "INSERT INTO share_keys VALUES(?, ?, ?, ?, ?, 0, ?)")
-        .bind(1, model).bind(2, int64_t(party)).bind(3, int64_t(version))
-        .blob(4, seal(plain, share_key_aad(model, party, version))).bind(5, bundle_sha256).bind(6, now).run();
+        .bind(1, model)
+        .bind(2, int64_t(party))
+        .bind(3, int64_t(version))
+        .blob(4, seal(plain, share_key_aad(model, party, version)))
+        .bind(5, bundle_sha256)
+        .bind(6, now)
+        .run();
     OPENSSL_cleanse(plain.data(), plain.size());
     exec("COMMIT;");
     return version;
@@ -305,15 +323,21 @@ int KmsStore::put_share_key(const std::string& model, int party, const AeadKey& 
 void KmsStore::retire_share_key(const std::string& model, int party, int version) {
   std::lock_guard lock(mu_);
   Stmt(db_, "UPDATE share_keys SET retired = 1 WHERE model = ? AND party = ? AND version = ?")
-      .bind(1, model).bind(2, int64_t(party)).bind(3, int64_t(version)).run();
+      .bind(1, model)
+      .bind(2, int64_t(party))
+      .bind(3, int64_t(version))
+      .run();
   if (sqlite3_changes(db_) != 1)
-    throw KmsStoreError("no key version " + std::to_string(version) + " of " + model + " party " + std::to_string(party));
+    throw KmsStoreError("no key version " + std::to_string(version) + " of " + model + " party " +
+                        std::to_string(party));
 }
 
 std::vector<ShareKeyInfo> KmsStore::share_keys(const std::string& model, int party) {
   std::lock_guard lock(mu_);
   std::vector<ShareKeyInfo> out;
-  Stmt s(db_, "SELECT version, bundle_sha256, retired, created FROM share_keys WHERE model = ? AND party = ? ORDER BY version");
+  Stmt s(
+      db_,
+      "SELECT version, bundle_sha256, retired, created FROM share_keys WHERE model = ? AND party = ? ORDER BY version");
   s.bind(1, model).bind(2, int64_t(party));
   while (s.step()) out.push_back({int(s.integer(0)), s.text(1), s.integer(2) != 0, s.integer(3)});
   return out;
@@ -324,10 +348,13 @@ AeadKey KmsStore::share_key(const std::string& model, int party, int version) {
   check_master();
   Stmt s(db_, "SELECT key FROM share_keys WHERE model = ? AND party = ? AND version = ?");
   s.bind(1, model).bind(2, int64_t(party)).bind(3, int64_t(version));
-  if (!s.step()) throw KmsStoreError("no key version " + std::to_string(version) + " of " + model + " party " + std::to_string(party));
+  if (!s.step())
+    throw KmsStoreError("no key version " + std::to_string(version) + " of " + model + " party " +
+                        std::to_string(party));
   std::string plain = open(s.text(0), share_key_aad(model, party, version));
   AeadKey k{};
-  if (plain.size() != k.size()) throw KmsStoreError("share key " + share_key_aad(model, party, version) + " has the wrong length");
+  if (plain.size() != k.size())
+    throw KmsStoreError("share key " + share_key_aad(model, party, version) + " has the wrong length");
   std::copy(plain.begin(), plain.end(), k.begin());
   OPENSSL_cleanse(plain.data(), plain.size());
   return k;
@@ -338,7 +365,11 @@ void KmsStore::set_policy(const Policy& p) {
   if (!Stmt(db_, "SELECT 1 FROM orgs WHERE name = ?").bind(1, p.org).step())
     throw KmsStoreError("no organisation '" + p.org + "' (add it with `veil kms add-org`)");
   Stmt(db_, "INSERT OR REPLACE INTO policies VALUES(?, ?, ?, ?)")
-      .bind(1, p.model).bind(2, int64_t(p.party)).bind(3, p.org).bind(4, nlohmann::json(p.versions).dump()).run();
+      .bind(1, p.model)
+      .bind(2, int64_t(p.party))
+      .bind(3, p.org)
+      .bind(4, nlohmann::json(p.versions).dump())
+      .run();
 }
 
 std::optional<Policy> KmsStore::policy(const std::string& model, int party) {
@@ -353,7 +384,8 @@ std::vector<Policy> KmsStore::policies() {
   std::lock_guard lock(mu_);
   std::vector<Policy> out;
   for (Stmt s(db_, "SELECT model, party, org, versions FROM policies ORDER BY model, party"); s.step();)
-    out.push_back({s.text(0), int(s.integer(1)), s.text(2), nlohmann::json::parse(s.text(3)).get<std::vector<std::string>>()});
+    out.push_back(
+        {s.text(0), int(s.integer(1)), s.text(2), nlohmann::json::parse(s.text(3)).get<std::vector<std::string>>()});
   return out;
 }
 
@@ -362,7 +394,13 @@ void KmsStore::add_token(const std::string& token_hash, const WorkerIdentity& id
   if (!Stmt(db_, "SELECT 1 FROM orgs WHERE name = ?").bind(1, id.org).step())
     throw KmsStoreError("no organisation '" + id.org + "' (add it with `veil kms add-org`)");
   Stmt(db_, "INSERT INTO tokens VALUES(?, ?, ?, ?, ?, NULL, ?)")
-      .bind(1, token_hash).bind(2, id.org).bind(3, int64_t(id.party)).bind(4, id.worker).bind(5, expires).bind(6, now).run();
+      .bind(1, token_hash)
+      .bind(2, id.org)
+      .bind(3, int64_t(id.party))
+      .bind(4, id.worker)
+      .bind(5, expires)
+      .bind(6, now)
+      .run();
 }
 
 TokenUse KmsStore::consume_token(const std::string& token_hash, int64_t now, TokenInfo& info) {
@@ -386,25 +424,39 @@ std::vector<TokenInfo> KmsStore::tokens() {
   std::lock_guard lock(mu_);
   std::vector<TokenInfo> out;
   for (Stmt s(db_, "SELECT hash, org, party, worker, expires, used FROM tokens ORDER BY created"); s.step();)
-    out.push_back({s.text(0).substr(0, 16), {s.text(1), int(s.integer(2)), s.text(3)}, s.integer(4),
+    out.push_back({s.text(0).substr(0, 16),
+                   {s.text(1), int(s.integer(2)), s.text(3)},
+                   s.integer(4),
                    s.null(5) ? std::nullopt : std::optional<int64_t>(s.integer(5))});
   return out;
 }
 
 void KmsStore::audit(const AuditRecord& r) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "INSERT INTO audit(time, event, outcome, reason, detail, org, worker, party, model, worker_version, "
-            "key_version, peer) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, r.time).bind(2, r.event).bind(3, r.outcome).bind(4, r.reason).bind(5, r.detail).bind(6, r.org)
-      .bind(7, r.worker).bind(8, int64_t(r.party)).bind(9, r.model).bind(10, r.worker_version)
-      .bind(11, int64_t(r.key_version)).bind(12, r.peer).run();
+  Stmt(db_,
+       "INSERT INTO audit(time, event, outcome, reason, detail, org, worker, party, model, worker_version, "
+       "key_version, peer) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, r.time)
+      .bind(2, r.event)
+      .bind(3, r.outcome)
+      .bind(4, r.reason)
+      .bind(5, r.detail)
+      .bind(6, r.org)
+      .bind(7, r.worker)
+      .bind(8, int64_t(r.party))
+      .bind(9, r.model)
+      .bind(10, r.worker_version)
+      .bind(11, int64_t(r.key_version))
+      .bind(12, r.peer)
+      .run();
 }
 
 std::vector<AuditRecord> KmsStore::audit_log(int64_t after_id) {
   std::lock_guard lock(mu_);
   std::vector<AuditRecord> out;
-  Stmt s(db_, "SELECT id, time, event, outcome, reason, detail, org, worker, party, model, worker_version, key_version, "
-              "peer FROM audit WHERE id > ? ORDER BY id");
+  Stmt s(db_,
+         "SELECT id, time, event, outcome, reason, detail, org, worker, party, model, worker_version, key_version, "
+         "peer FROM audit WHERE id > ? ORDER BY id");
   s.bind(1, after_id);
   while (s.step())
     out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7),
@@ -433,16 +485,23 @@ void KmsStore::rotate_master_key(const AeadKey& next) {
     for (Stmt s(db_, "SELECT model, party, version, key FROM share_keys"); s.step();)
       keys.push_back({s.text(0), s.integer(1), s.integer(2),
                       open(s.text(3), share_key_aad(s.text(0), int(s.integer(1)), int(s.integer(2))))});
-    for (Stmt s(db_, "SELECT name, ca_key FROM orgs"); s.step();) cas.push_back({s.text(0), 0, 0, open(s.text(1), org_aad(s.text(0)))});
+    for (Stmt s(db_, "SELECT name, ca_key FROM orgs"); s.step();)
+      cas.push_back({s.text(0), 0, 0, open(s.text(1), org_aad(s.text(0)))});
     Stmt server(db_, "SELECT key FROM server WHERE id = 1");
     if (server.step()) server_key = open(server.text(0), kServerAad);
     master_ = next;
     for (const Sealed& k : keys)
       Stmt(db_, "UPDATE share_keys SET key = ? WHERE model = ? AND party = ? AND version = ?")
           .blob(1, seal(k.plain, share_key_aad(k.model, int(k.party), int(k.version))))
-          .bind(2, k.model).bind(3, k.party).bind(4, k.version).run();
+          .bind(2, k.model)
+          .bind(3, k.party)
+          .bind(4, k.version)
+          .run();
     for (const Sealed& c : cas)
-      Stmt(db_, "UPDATE orgs SET ca_key = ? WHERE name = ?").blob(1, seal(c.plain, org_aad(c.model))).bind(2, c.model).run();
+      Stmt(db_, "UPDATE orgs SET ca_key = ? WHERE name = ?")
+          .blob(1, seal(c.plain, org_aad(c.model)))
+          .bind(2, c.model)
+          .run();
     Stmt(db_, "UPDATE server SET key = ? WHERE id = 1").blob(1, seal(server_key, kServerAad)).run();
     Stmt(db_, "UPDATE meta SET value = ? WHERE name = 'canary'").blob(1, seal(kCanary, kCanaryAad)).run();
     Stmt(db_, "UPDATE meta SET value = ? WHERE name = 'master_key_id'").bind(1, master_key_id(next)).run();

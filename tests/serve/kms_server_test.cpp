@@ -183,6 +183,21 @@ TEST_F(KmsFixture, TruncatedAndMalformedBodiesAreRefused) {
   EXPECT_EQ(enrol(tok, ok).status, 200);
 }
 
+TEST_F(KmsFixture, BodyCutShortOfItsLengthOrTooLargeIsRefused) {
+  const std::string body = release_body("tiny", 0, "1.0", file_sha256(bundles_[0]));
+  send_and_hang_up(
+      "POST /v1/release HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, body.size() / 2));
+  std::vector<AuditRecord> log = store_->audit_log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].event, "release");
+  EXPECT_EQ(log[0].outcome, "refused");
+  EXPECT_EQ(log[0].reason, "bad_request");
+  EXPECT_PRED2(nn::test::contains, log[0].detail, "shorter than its Content-Length");
+  const Worker w = enrolled("org-a", 0, "worker-a0");
+  expect_refused(release_raw(&w, std::string(100 * 1024, ' ') + body), 413, "release", "bad_request");
+}
+
 TEST_F(KmsFixture, ReleaseWithoutClientCertificateIsRefused) {
   expect_refused(release_raw(nullptr, release_body("tiny", 0, "1.0", file_sha256(bundles_[0]))), 401, "release",
                  "no_client_cert");

@@ -6,8 +6,11 @@
 #pragma once
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -116,6 +119,27 @@ class KmsFixture : public ::testing::Test {
   }
 
   Reply release_raw(const Worker* w, const std::string& body) { return post(*client(w), "/v1/release", body); }
+
+  // Sends `request` (raw HTTP) over TLS and closes the connection's sending side, as a client that
+  // stops mid-body would; waits until the KMS has audited one more request.
+  void send_and_hang_up(const std::string& request) {
+    const size_t before = store_->audit_log().size();
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+    ASSERT_TRUE(ctx);
+    ASSERT_EQ(SSL_CTX_load_verify_locations(ctx.get(), kms_ca_.c_str(), nullptr), 1);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new_ssl_connect(ctx.get()), &BIO_free_all);
+    ASSERT_TRUE(bio);
+    BIO_set_conn_hostname(bio.get(), ("127.0.0.1:" + std::to_string(server_->port())).c_str());
+    ASSERT_EQ(BIO_do_connect(bio.get()), 1);
+    ASSERT_EQ(BIO_write(bio.get(), request.data(), int(request.size())), int(request.size()));
+    BIO_flush(bio.get());
+    SSL* ssl = nullptr;
+    BIO_get_ssl(bio.get(), &ssl);
+    SSL_shutdown(ssl);  // close_notify: the server's read of the rest of the body ends here
+    for (int i = 0; i < 500 && store_->audit_log().size() == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
   Reply release(const Worker& w, int party, const std::string& model = "tiny", const std::string& version = "1.0",
                 std::string sha = {}) {

@@ -55,6 +55,8 @@ std::string printable(std::string text) {
   return text;
 }
 
+constexpr size_t kMaxBody = 64 * 1024;
+
 std::string error_body(const std::string& reason, const std::string& message) {
   return json{{"error", reason}, {"message", message}}.dump();
 }
@@ -156,6 +158,18 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
   } catch (const std::exception& e) {
     return refuse(r, 500, "internal", std::string("the KMS failed: ") + e.what());
   }
+}
+
+KmsReply KmsService::unreadable(const std::string& event, int status, const std::string& peer) {
+  AuditRecord r;
+  r.time = clock_();
+  r.event = event;
+  r.peer = peer;
+  return refuse(r, status, "bad_request",
+                status == 413
+                    ? "the body is larger than " + std::to_string(kMaxBody / 1024) + " KiB"
+                    : "the request could not be read: its body is shorter than its Content-Length (truncated) "
+                      "or its HTTP framing is malformed");
 }
 
 KmsReply KmsService::release(const std::string& body, X509* client_cert, const std::string& peer) {
@@ -284,7 +298,7 @@ KmsServer::KmsServer(KmsStore& store, const KmsServerOptions& opt) : service_(st
            SSL_CTX_use_PrivateKey(&ctx, key.get()) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
   });
   if (!http_->is_valid()) throw std::runtime_error("cannot set up the KMS's TLS context: " + net::tls_error_string());
-  http_->set_payload_max_length(64 * 1024);
+  http_->set_payload_max_length(kMaxBody);
   http_->set_read_timeout(std::chrono::seconds(10));
   auto peer = [](const httplib::Request& req) { return req.remote_addr + ":" + std::to_string(req.remote_port); };
   auto reply = [](httplib::Response& res, const KmsReply& r) {
@@ -297,6 +311,15 @@ KmsServer::KmsServer(KmsStore& store, const KmsServerOptions& opt) : service_(st
   http_->Post("/v1/release", [this, peer, reply](const httplib::Request& req, httplib::Response& res) {
     reply(res, service_.release(req.body, req.ssl ? SSL_get0_peer_certificate(req.ssl) : nullptr, peer(req)));
   });
+  // Requests the HTTP layer could not read never reach the handlers above; answer and audit them here.
+  http_->set_error_handler(
+      httplib::Server::HandlerWithResponse([this, peer, reply](const httplib::Request& req, httplib::Response& res) {
+        const bool kms_endpoint = req.path == "/v1/enrol" || req.path == "/v1/release";
+        if (!res.body.empty() || !kms_endpoint || (res.status != 400 && res.status != 413))
+          return httplib::Server::HandlerResponse::Unhandled;  // answered by a handler, or not an endpoint's request
+        reply(res, service_.unreadable(req.path == "/v1/enrol" ? "enrol" : "release", res.status, peer(req)));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const bool ok = service_.healthy();
     res.status = ok ? 200 : 503;

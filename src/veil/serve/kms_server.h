@@ -14,7 +14,8 @@
 //   GET  /metrics     Prometheus text: veil_kms_requests_total{event,outcome,reason}
 //
 // Refusal reasons and HTTP status:
-//   400 bad_request (malformed or truncated JSON, missing or mistyped field), bad_csr,
+//   400 bad_request (malformed or truncated JSON, missing or mistyped field, body cut short of
+//       its Content-Length; 413 when larger than 64 KiB), bad_csr,
 //       unsupported_evidence
 //   401 bad_token, token_replayed, token_expired, no_client_cert, cert_untrusted (not a worker
 //       certificate, unknown organisation, or not signed by its organisation's CA), cert_expired
@@ -63,6 +64,9 @@ class KmsService {
   KmsReply enrol(const std::string& body, const std::string& peer);
   // `client_cert`: the certificate the TLS client presented (null when none).
   KmsReply release(const std::string& body, X509* client_cert, const std::string& peer);
+  // A request to `event`'s endpoint that the HTTP layer could not read: its body is cut short of
+  // its Content-Length (status 400) or too large (413). Refused as bad_request and audited.
+  KmsReply unreadable(const std::string& event, int status, const std::string& peer);
   std::string metrics() const;
   bool healthy();
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }

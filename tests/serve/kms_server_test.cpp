@@ -65,6 +65,27 @@ TEST_F(KmsFixture, ClientReportsTheKmsRefusal) {
   }
 }
 
+TEST_F(KmsFixture, ClientRefusesAKmsWhoseCertificateIsNotThePinnedOne) {
+  const std::string other_ca = tmp_.path() + "/other-ca.pem";
+  std::ofstream(other_ca) << make_server_cert(now_, 1).cert_pem;  // a certificate like the KMS's, but not its
+  KmsClientOptions o;
+  o.url = "https://127.0.0.1:" + std::to_string(server_->port());
+  o.ca_file = other_ca;
+  o.token = token("org-a", 0, "worker-a0");
+  o.model = "tiny";
+  o.party = 0;
+  o.worker_version = "1.0";
+  o.bundle_sha256 = file_sha256(bundles_[0]);
+  try {
+    fetch_worker_credentials(o);
+    FAIL() << "the client trusted a KMS certificate it was not given";
+  } catch (const KmsClientError& e) {
+    EXPECT_PRED2(nn::test::contains, std::string(e.what()), "does not match --kms-ca");
+  }
+  EXPECT_TRUE(store_->audit_log().empty());  // the token never reached the KMS
+  EXPECT_TRUE(store_->tokens().front().used == std::nullopt);
+}
+
 TEST_F(KmsFixture, UnknownTokenIsRefused) {
   Worker w;
   expect_refused(enrol(new_bootstrap_token(), w), 401, "enrol", "bad_token");

@@ -40,13 +40,16 @@ void configure(httplib::SSLClient& c, const KmsClientOptions& o) {
   c.set_write_timeout(time_t(std::max<int64_t>(1, s)), 0);
 }
 
-json call(httplib::SSLClient& c, const char* path, const json& body, const std::string& step) {
+json call(httplib::SSLClient& c, const std::string& url, const char* path, const json& body, const std::string& step) {
   auto res = c.Post(path, body.dump(), "application/json");
-  if (!res)
+  if (!res) {
+    const long verify = c.get_openssl_verify_result();
     throw KmsClientError(
-        step + ": cannot reach the KMS (" + httplib::to_string(res.error()) +
-        (c.get_openssl_verify_result() ? std::string(", its certificate does not match --kms-ca") : std::string()) +
+        step + ": cannot reach the KMS at " + url + " (" + httplib::to_string(res.error()) + " error" +
+        (verify ? std::string("; its certificate does not match --kms-ca: ") + X509_verify_cert_error_string(verify)
+                : std::string()) +
         ")");
+  }
   json j = json::parse(res->body, nullptr, false);
   if (res->status != 200) {
     if (j.is_object() && j.contains("error"))
@@ -83,7 +86,7 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
   httplib::SSLClient enrol(kms.host, kms.port);  // no client certificate yet
   configure(enrol, o);
   const json cert = call(
-      enrol, "/v1/enrol",
+      enrol, o.url, "/v1/enrol",
       {{"csr", make_csr(key.get())}, {"evidence", {{"kind", kBootstrapTokenKind}, {"token", o.token}}}}, "enrolment");
   WorkerCredentials out;
   try {
@@ -102,7 +105,7 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
 
   httplib::SSLClient release(kms.host, kms.port, x509.get(), key.get());
   configure(release, o);
-  json k = call(release, "/v1/release",
+  json k = call(release, o.url, "/v1/release",
                 {{"model", o.model},
                  {"party", o.party},
                  {"worker_version", o.worker_version},

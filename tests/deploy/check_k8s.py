@@ -9,6 +9,7 @@ the MPC port only from the other organisations' party pods, the client port only
 gateway (and client namespaces), and the KMS only from its own workers; every `veil` flag a
 container passes exists in that subcommand's --help. Exit 77 (skipped) when kubectl is missing.
 """
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ SRC = sys.argv[1]
 VEIL = sys.argv[2] if len(sys.argv) > 2 else None
 ROOT = os.path.join(SRC, "deploy", "k8s", "serving")
 ORGS = ["org-a", "org-b", "org-c"]
+MAX_GROUPS = 0  # the ScaledObjects' maxReplicaCount, read from the organisations' overlays
 failures = []
 
 
@@ -169,6 +171,8 @@ def check_org(index, org, objs):
               f"{org}: ScaledObject does not scale the party StatefulSet")
         check(any("veil_groups_desired" in t["metadata"].get("query", "") for t in so["spec"]["triggers"]),
               f"{org}: ScaledObject does not read veil_groups_desired")
+        global MAX_GROUPS
+        MAX_GROUPS = max(MAX_GROUPS, so["spec"]["maxReplicaCount"])
 
 
 def check_gateway(objs):
@@ -185,6 +189,17 @@ def check_gateway(objs):
     for o in objs:
         if o["kind"] != "Namespace":
             check(o["metadata"].get("namespace") == "veil-gateway", f"gateway: {o['kind']} not in veil-gateway")
+    cms = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("veil-gateway-groups")]
+    check(len(cms) == 1, "gateway: no generated ConfigMap veil-gateway-groups")
+    if cms:
+        groups = json.loads(cms[0]["data"]["groups.json"])["groups"]
+        check(len(groups) >= MAX_GROUPS, f"gateway: {len(groups)} groups listed, the autoscaler may run {MAX_GROUPS}")
+        for g, grp in enumerate(groups):
+            want = [f"veil-party-{g}.veil-party.veil-org-{o[-1]}.svc.cluster.local" for o in ORGS]
+            check([p.rsplit(":", 1) for p in grp["parties"]] == [[h, "7100"] for h in want],
+                  f"gateway: group {g}'s parties are not pod {g} of each organisation's client port")
+            check([p.rsplit(":", 1) for p in grp["health"]] == [[h, "7200"] for h in want],
+                  f"gateway: group {g}'s health endpoints are not pod {g} of each organisation's health port")
 
 
 def main():

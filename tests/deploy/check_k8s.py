@@ -153,7 +153,8 @@ def check_org(index, org, objs):
         c = kms["spec"]["template"]["spec"]["containers"][0]
         check(any(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "veil-kms-master-key"
                   for e in c.get("env", [])), f"{org}: KMS master key not from the Secret")
-        check_flags(f"{org} kms", c)
+        for ic in kms["spec"]["template"]["spec"].get("initContainers", []) + [c]:
+            check_flags(f"{org} kms {ic['name']}", ic)
     kpol = find(objs, "NetworkPolicy", "veil-kms")
     check(kpol is not None, f"{org}: no NetworkPolicy veil-kms")
     if kpol:

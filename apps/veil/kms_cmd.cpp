@@ -1,13 +1,7 @@
 // `veil kms`: the key management service (docs/KMS.md) — its database, organisations and their
 // CAs, share keys, policies, bootstrap tokens, the audit log, and the HTTPS server.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -42,16 +36,6 @@ void add_db_options(CLI::App* cmd, DbArgs& a) {
           serve::kMasterKeyEnv);
 }
 
-// Writes `text` to a new file of mode 0600, refusing to replace one.
-void write_secret_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
-  ::fchmod(fd, 0600);
-  const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write '" + path + "'");
-}
-
 // The key in `path`, creating the file with a fresh random key if it does not exist.
 AeadKey key_file_or_new(const std::string& path, bool& created) {
   created = !std::filesystem::exists(path);
@@ -84,13 +68,14 @@ void register_init(CLI::App* kms) {
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
   cmd->callback([a] {
+    for (const std::string& f : {a->db.db, a->ca_out})
+      if (std::filesystem::exists(f)) throw std::runtime_error("'" + f + "' already exists; refusing to replace it");
     bool created = false;
     const AeadKey master =
         a->db.master_key_file.empty() ? a->db.source().load() : key_file_or_new(a->db.master_key_file, created);
     serve::KmsStore::create(a->db.db, master, serve::system_now(), a->days, a->names);
     serve::KmsStore store(a->db.db, a->db.source());
-    write_secret_file(a->ca_out, store.server_cert().cert_pem);
-    std::filesystem::permissions(a->ca_out, std::filesystem::perms(0644));
+    std::ofstream(a->ca_out) << store.server_cert().cert_pem;
     std::printf("created %s (sealed under %s%s) and %s\n", a->db.db.c_str(), a->db.source().describe().c_str(),
                 created ? ", a new random key" : "", a->ca_out.c_str());
   });
@@ -220,7 +205,7 @@ void register_issue_token(CLI::App* kms) {
     if (a->out.empty()) {
       std::printf("%s\n", token.c_str());
     } else {
-      write_secret_file(a->out, token + "\n");
+      serve::write_token_file(a->out, token);
       std::printf("wrote a bootstrap token for %s to %s\n", serve::describe(a->id).c_str(), a->out.c_str());
     }
   });

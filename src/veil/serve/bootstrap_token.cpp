@@ -1,5 +1,12 @@
 #include "veil/serve/bootstrap_token.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "veil/core/aead.h"
 #include "veil/core/digest.h"
 
@@ -8,6 +15,16 @@ namespace veil::serve {
 std::string new_bootstrap_token() {
   const AeadKey bytes = random_aead_key();  // 32 bytes from the OS
   return hex(bytes);
+}
+
+void write_token_file(const std::string& path, const std::string& token) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+  ::fchmod(fd, 0600);  // whatever the umask
+  const std::string text = token + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write '" + path + "'");
 }
 
 std::string bootstrap_token_hash(const std::string& token) { return hex(sha256(token)); }

@@ -18,6 +18,10 @@ inline constexpr const char* kBootstrapTokenKind = "bootstrap-token";
 std::string new_bootstrap_token();
 std::string bootstrap_token_hash(const std::string& token);
 
+// Writes `token` and a newline to a new file of mode 0600 (refusing to replace one), for the
+// worker's --bootstrap-token. Throws std::runtime_error naming the file.
+void write_token_file(const std::string& path, const std::string& token);
+
 // Issues a token for `id` valid until now + ttl_seconds; returns the token (the only copy).
 std::string issue_bootstrap_token(KmsStore& store, const WorkerIdentity& id, int64_t now, int64_t ttl_seconds);
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 namespace veil::app {
+void register_attest(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_certs(CLI::App& app);
 void register_classify(CLI::App& app);

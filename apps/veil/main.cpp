@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   CLI::App app{"veil — private transformer inference by three-party secret sharing"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "veil 0.1.0");
+  veil::app::register_attest(app);
   veil::app::register_bench(app);
   veil::app::register_certs(app);
   veil::app::register_classify(app);

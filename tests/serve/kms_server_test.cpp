@@ -11,7 +11,9 @@
 namespace veil::serve::test {
 namespace {
 
-TEST_F(KmsFixture, WorkerEnrolsAndTheReleasedKeyOpensItsBundle) {
+using KmsServerTest = KmsFixture;
+
+TEST_F(KmsServerTest, WorkerEnrolsAndTheReleasedKeyOpensItsBundle) {
   KmsClientOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(server_->port());
   o.ca_file = kms_ca_;
@@ -48,7 +50,7 @@ TEST_F(KmsFixture, WorkerEnrolsAndTheReleasedKeyOpensItsBundle) {
   }
 }
 
-TEST_F(KmsFixture, ClientReportsTheKmsRefusal) {
+TEST_F(KmsServerTest, ClientReportsTheKmsRefusal) {
   KmsClientOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(server_->port());
   o.ca_file = kms_ca_;
@@ -65,7 +67,7 @@ TEST_F(KmsFixture, ClientReportsTheKmsRefusal) {
   }
 }
 
-TEST_F(KmsFixture, ClientRefusesAKmsWhoseCertificateIsNotThePinnedOne) {
+TEST_F(KmsServerTest, ClientRefusesAKmsWhoseCertificateIsNotThePinnedOne) {
   const std::string other_ca = tmp_.path() + "/other-ca.pem";
   std::ofstream(other_ca) << make_server_cert(now_, 1).cert_pem;  // a certificate like the KMS's, but not its
   KmsClientOptions o;
@@ -86,12 +88,12 @@ TEST_F(KmsFixture, ClientRefusesAKmsWhoseCertificateIsNotThePinnedOne) {
   EXPECT_TRUE(store_->tokens().front().used == std::nullopt);
 }
 
-TEST_F(KmsFixture, UnknownTokenIsRefused) {
+TEST_F(KmsServerTest, UnknownTokenIsRefused) {
   Worker w;
   expect_refused(enrol(new_bootstrap_token(), w), 401, "enrol", "bad_token");
 }
 
-TEST_F(KmsFixture, ReplayedTokenIsRefused) {
+TEST_F(KmsServerTest, ReplayedTokenIsRefused) {
   const std::string tok = token("org-a", 0, "worker-a0");
   Worker first, second;
   ASSERT_EQ(enrol(tok, first).status, 200);
@@ -100,7 +102,7 @@ TEST_F(KmsFixture, ReplayedTokenIsRefused) {
   EXPECT_EQ(store_->audit_log().back().worker, "worker-a0");  // the token's identity is recorded
 }
 
-TEST_F(KmsFixture, ConcurrentEnrolmentsWithOneTokenGrantExactlyOne) {
+TEST_F(KmsServerTest, ConcurrentEnrolmentsWithOneTokenGrantExactlyOne) {
   const std::string tok = token("org-a", 0, "worker-a0");
   std::vector<std::thread> threads;
   std::vector<Reply> replies(8);
@@ -120,21 +122,21 @@ TEST_F(KmsFixture, ConcurrentEnrolmentsWithOneTokenGrantExactlyOne) {
   EXPECT_EQ(store_->audit_log().size(), 8u);
 }
 
-TEST_F(KmsFixture, ExpiredTokenIsRefused) {
+TEST_F(KmsServerTest, ExpiredTokenIsRefused) {
   const std::string tok = token("org-a", 0, "worker-a0", 60);
   now_ += 61;
   Worker w;
   expect_refused(enrol(tok, w), 401, "enrol", "token_expired");
 }
 
-TEST_F(KmsFixture, ExpiredCertificateIsRefused) {
+TEST_F(KmsServerTest, ExpiredCertificateIsRefused) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   ASSERT_EQ(release(w, 0).status, 200);
   now_ += kCertTtl + 1;
   expect_refused(release(w, 0), 401, "release", "cert_expired");
 }
 
-TEST_F(KmsFixture, CertificateFromAnotherOrganisationsCaIsRefused) {
+TEST_F(KmsServerTest, CertificateFromAnotherOrganisationsCaIsRefused) {
   // A certificate that names org-a but was signed by org-b's CA (org-b's operator forging org-a's worker).
   Worker w;
   w.key = new_p256_key();
@@ -146,27 +148,27 @@ TEST_F(KmsFixture, CertificateFromAnotherOrganisationsCaIsRefused) {
   expect_refused(release(w, 0), 401, "release", "cert_untrusted");
 }
 
-TEST_F(KmsFixture, WrongPartyIndexIsRefused) {
+TEST_F(KmsServerTest, WrongPartyIndexIsRefused) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   expect_refused(release(w, 1), 403, "release", "wrong_party");
 }
 
-TEST_F(KmsFixture, OrganisationThatDoesNotRunThePartyIsRefused) {
+TEST_F(KmsServerTest, OrganisationThatDoesNotRunThePartyIsRefused) {
   const Worker w = enrolled("org-b", 0, "worker-b0");  // party 0 belongs to org-a
   expect_refused(release(w, 0), 403, "release", "org_not_allowed");
 }
 
-TEST_F(KmsFixture, WrongModelIsRefused) {
+TEST_F(KmsServerTest, WrongModelIsRefused) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   expect_refused(release(w, 0, "other-model"), 403, "release", "unknown_model");
 }
 
-TEST_F(KmsFixture, WorkerVersionNotAllowedIsRefused) {
+TEST_F(KmsServerTest, WorkerVersionNotAllowedIsRefused) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   expect_refused(release(w, 0, "tiny", "0.9"), 403, "release", "version_not_allowed");
 }
 
-TEST_F(KmsFixture, TamperedBundleIsRefused) {
+TEST_F(KmsServerTest, TamperedBundleIsRefused) {
   std::ifstream in(bundles_[0], std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_FALSE(bytes.empty());
@@ -177,7 +179,7 @@ TEST_F(KmsFixture, TamperedBundleIsRefused) {
   expect_refused(release(w, 0, "tiny", "1.0", file_sha256(tampered)), 403, "release", "bundle_mismatch");
 }
 
-TEST_F(KmsFixture, TruncatedAndMalformedBodiesAreRefused) {
+TEST_F(KmsServerTest, TruncatedAndMalformedBodiesAreRefused) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   const std::string good = release_body("tiny", 0, "1.0", file_sha256(bundles_[0]));
   expect_refused(release_raw(&w, good.substr(0, good.size() / 2)), 400, "release", "bad_request");
@@ -204,7 +206,7 @@ TEST_F(KmsFixture, TruncatedAndMalformedBodiesAreRefused) {
   EXPECT_EQ(enrol(tok, ok).status, 200);
 }
 
-TEST_F(KmsFixture, BodyCutShortOfItsLengthOrTooLargeIsRefused) {
+TEST_F(KmsServerTest, BodyCutShortOfItsLengthOrTooLargeIsRefused) {
   const std::string body = release_body("tiny", 0, "1.0", file_sha256(bundles_[0]));
   send_and_hang_up(
       "POST /v1/release HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -219,12 +221,12 @@ TEST_F(KmsFixture, BodyCutShortOfItsLengthOrTooLargeIsRefused) {
   expect_refused(release_raw(&w, std::string(100 * 1024, ' ') + body), 413, "release", "bad_request");
 }
 
-TEST_F(KmsFixture, ReleaseWithoutClientCertificateIsRefused) {
+TEST_F(KmsServerTest, ReleaseWithoutClientCertificateIsRefused) {
   expect_refused(release_raw(nullptr, release_body("tiny", 0, "1.0", file_sha256(bundles_[0]))), 401, "release",
                  "no_client_cert");
 }
 
-TEST_F(KmsFixture, ShareKeyRotationServesBothVersionsUntilTheOldOneIsRetired) {
+TEST_F(KmsServerTest, ShareKeyRotationServesBothVersionsUntilTheOldOneIsRetired) {
   const AeadKey next = random_aead_key();
   const std::string next_bundle = write_bundle(0, next, "v2");
   EXPECT_EQ(store_->put_share_key("tiny", 0, next, file_sha256(next_bundle), now_), 2);
@@ -244,7 +246,7 @@ TEST_F(KmsFixture, ShareKeyRotationServesBothVersionsUntilTheOldOneIsRetired) {
   EXPECT_EQ(release(new_worker, 0, "tiny", "1.0", file_sha256(next_bundle)).status, 200);
 }
 
-TEST_F(KmsFixture, MasterKeyRotatesUnderARunningServer) {
+TEST_F(KmsServerTest, MasterKeyRotatesUnderARunningServer) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   const std::string next_file = tmp_.path() + "/master.next";
   nn::write_bundle_key(next_file, random_aead_key());
@@ -257,7 +259,7 @@ TEST_F(KmsFixture, MasterKeyRotatesUnderARunningServer) {
   EXPECT_EQ(enrolled("org-b", 1, "after-rotation").cert != nullptr, true);  // the org CA keys were re-sealed too
 }
 
-TEST_F(KmsFixture, MetricsCountOutcomesByReasonAndHealthzAnswers) {
+TEST_F(KmsServerTest, MetricsCountOutcomesByReasonAndHealthzAnswers) {
   const Worker w = enrolled("org-a", 0, "worker-a0");
   ASSERT_EQ(release(w, 0).status, 200);
   release(w, 1);

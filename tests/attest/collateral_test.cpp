@@ -29,6 +29,28 @@ TEST(AttestCollateral, SampleCollateralParses) {
   EXPECT_EQ(qe.attributes_mask[0], 0xfb);
 }
 
+TEST(AttestCollateral, SvnsOutOfRangeAreRefusedNotWrapped) {
+  const std::string level = R"({"tcb":{"isvsvn":%s},"tcbDate":"2024-03-13T00:00:00Z","tcbStatus":"UpToDate"})";
+  auto identity = [&](const std::string& svn) {
+    std::string l = level;
+    l.replace(l.find("%s"), 2, svn);
+    return R"({"id":"QE","version":2,"issueDate":"2025-06-19T10:01:18Z","nextUpdate":"2025-07-19T10:01:18Z",)"
+           R"("miscselect":"00000000","miscselectMask":"FFFFFFFF","attributes":"11000000000000000000000000000000",)"
+           R"("attributesMask":"FBFFFFFFFFFFFFFF0000000000000000","mrsigner":)"
+           R"("8C4F5775D796503E96137F77C68A829A0056AC8DED70140B081B094490C57BFF","isvprodid":1,"tcbLevels":[)" +
+           l + "]}";
+  };
+  EXPECT_EQ(parse_qe_identity(identity("8")).levels.at(0).isv_svn, 8);
+  for (const char* bad : {"65536", "-1", "\"8\""}) {
+    try {
+      parse_qe_identity(identity(bad));
+      ADD_FAILURE() << "isvsvn " << bad << " was accepted";
+    } catch (const CheckFailed& e) {
+      EXPECT_EQ(e.failure().check, "qe identity") << bad;
+    }
+  }
+}
+
 TEST(AttestCollateral, MissingMembersAndBadHexAreNamed) {
   VEIL_REQUIRE_DCAP_SAMPLES();
   const nlohmann::json good = nlohmann::json::parse(sgx_sample().collateral_json);
@@ -63,5 +85,7 @@ TEST(AttestCollateral, TimesAreIsoUtcOrUnixSeconds) {
   EXPECT_THROW(parse_time("2025-06-20"), std::invalid_argument);
   EXPECT_THROW(parse_time("2025-06-20T00:00:00+02:00"), std::invalid_argument);
   EXPECT_THROW(parse_time("2025-13-20T00:00:00Z"), std::invalid_argument);
+  EXPECT_THROW(parse_time("2025-02-30T00:00:00Z"), std::invalid_argument);
+  EXPECT_EQ(format_time(parse_time("2024-02-29T23:59:59Z")), "2024-02-29T23:59:59Z");
   EXPECT_THROW(parse_time("yesterday"), std::invalid_argument);
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 
 #include "veil/attest/check.h"
@@ -58,17 +59,26 @@ std::vector<std::string> advisories(const json& level) {
   return level.contains("advisoryIDs") ? level["advisoryIDs"].get<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
+// An SVN or id: a non-negative integer that fits T (nlohmann's get<T> would wrap silently).
+template <class T>
+T small(const json& j, const std::string& check) {
+  if (!j.is_number_unsigned() || j.get<uint64_t>() > std::numeric_limits<T>::max())
+    throw CheckFailed(check, "expected an integer from 0 to " + std::to_string(std::numeric_limits<T>::max()) +
+                                 ", got " + j.dump());
+  return j.get<T>();
+}
+
 std::array<uint8_t, 16> components(const json& list, const std::string& check) {
   if (!list.is_array() || list.size() != 16) throw CheckFailed(check, "a TCB level does not have 16 components");
   std::array<uint8_t, 16> a;
-  for (size_t i = 0; i < 16; ++i) a[i] = list[i].at("svn").get<uint8_t>();
+  for (size_t i = 0; i < 16; ++i) a[i] = small<uint8_t>(list[i].at("svn"), check);
   return a;
 }
 
-std::vector<IsvTcbLevel> isv_levels(const json& list) {
+std::vector<IsvTcbLevel> isv_levels(const json& list, const std::string& check) {
   std::vector<IsvTcbLevel> out;
   for (const json& l : list)
-    out.push_back({l.at("tcb").at("isvsvn").get<uint16_t>(), l.at("tcbStatus").get<std::string>(), advisories(l)});
+    out.push_back({small<uint16_t>(l.at("tcb").at("isvsvn"), check), l.at("tcbStatus").get<std::string>(), advisories(l)});
   return out;
 }
 
@@ -78,7 +88,7 @@ TdxModuleIdentity module_identity(const json& j, const std::string& check) {
   m.mr_signer = hex_array<48>(j, "mrsigner", check);
   m.attributes = hex_array<8>(j, "attributes", check);
   m.attributes_mask = hex_array<8>(j, "attributesMask", check);
-  if (j.contains("tcbLevels")) m.levels = isv_levels(j["tcbLevels"]);
+  if (j.contains("tcbLevels")) m.levels = isv_levels(j["tcbLevels"], check);
   return m;
 }
 
@@ -136,10 +146,10 @@ TcbInfo parse_tcb_info(std::string_view text) {
         for (size_t i = 0; i < 16; ++i) {
           char key[20];
           std::snprintf(key, sizeof key, "sgxtcbcomp%02zusvn", i + 1);
-          level.sgx_components[i] = tcb.at(key).get<uint8_t>();
+          level.sgx_components[i] = small<uint8_t>(tcb.at(key), check);
         }
       }
-      level.pce_svn = tcb.at("pcesvn").get<uint16_t>();
+      level.pce_svn = small<uint16_t>(tcb.at("pcesvn"), check);
       level.status = l.at("tcbStatus").get<std::string>();
       level.advisory_ids = advisories(l);
       t.levels.push_back(std::move(level));
@@ -166,8 +176,8 @@ QeIdentity parse_qe_identity(std::string_view text) {
     q.attributes = hex_array<16>(j, "attributes", check);
     q.attributes_mask = hex_array<16>(j, "attributesMask", check);
     q.mr_signer = hex_array<32>(j, "mrsigner", check);
-    q.isv_prod_id = j.at("isvprodid").get<uint16_t>();
-    q.levels = isv_levels(j.at("tcbLevels"));
+    q.isv_prod_id = small<uint16_t>(j.at("isvprodid"), check);
+    q.levels = isv_levels(j.at("tcbLevels"), check);
     return q;
   });
 }
@@ -193,7 +203,10 @@ int64_t parse_time(std::string_view text) {
     throw std::invalid_argument("\"" + s + "\" has a field out of range");
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  return int64_t(timegm(&tm));
+  const std::tm asked = tm;
+  const time_t t = timegm(&tm);  // normalizes: 2025-02-30 would become 2025-03-02
+  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) throw std::invalid_argument("\"" + s + "\" is not a date");
+  return int64_t(t);
 }
 
 std::string format_time(int64_t unix_seconds) {

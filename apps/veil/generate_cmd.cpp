@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -14,8 +15,11 @@
 #include "veil/kv_flags.h"
 #include "veil/model/bpe_tokenizer.h"
 #include "veil/nn/checkpoint.h"
+#include "veil/nn/ditto_backend.h"
+#include "veil/nn/ditto_generate.h"
 #include "veil/nn/generate.h"
 #include "veil/nn/plain_backend.h"
+#include "veil/nn/plan_sim.h"
 #include "veil/nn/private_generate.h"
 #include "veil/nn/remote_generate.h"
 
@@ -27,6 +31,7 @@ struct GenerateArgs {
   std::string model;
   std::string prompt;
   std::string backend = "mpc";
+  std::string precision;  // empty: float (plaintext) or the FM64 backend (mpc)
   nn::GenerateOptions opt;
   bool ignore_eos = false;
   bool json = false;
@@ -65,6 +70,7 @@ void print_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const 
                         {"steps", steps}, {"total_ms", total * 1e3}, {"bytes_all_parties", bytes},
                         {"client_bytes", client_bytes}, {"kv", nn::to_json(a.opt.kv)}};
     if (!a.parties.empty()) j["parties"] = a.parties;
+    if (!a.precision.empty()) j["precision"] = a.precision;
     std::printf("%s\n", json_text(j).c_str());
   } else {
     std::printf("%s%s\n", a.prompt.c_str(), text.c_str());
@@ -79,12 +85,48 @@ nn::ProgressFn progress(const model::BpeTokenizer& tok) {
   };
 }
 
-// Three parties as threads of this process plus the client; only the client sees tokens.
+// The plan of --precision for the model folder `dir`, announced on stderr.
+nn::PrecisionPlan plan_for(const GenerateArgs& a, const std::string& dir) {
+  nn::ResolvedPlan r = nn::resolve_precision(a.precision, dir);
+  std::fprintf(stderr, "veil generate: precision plan %s\n", r.source.c_str());
+  if (!r.note.empty()) std::fprintf(stderr, "veil generate: note: %s\n", r.note.c_str());
+  return std::move(r.plan);
+}
+
+// Three parties as threads of this process plus the client; only the client sees tokens. With
+// --precision the parties run the mixed-precision backend under the plan.
 void run_private(const GenerateArgs& a, const model::BpeTokenizer& tok, const nn::Gpt2Checkpoint& ck,
                  const std::vector<int32_t>& prompt) {
-  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64), KV policy %s\n",
-               prompt.size(), nn::describe(a.opt.kv).c_str());
-  print_private(a, tok, prompt, nn::generate_private(ck, prompt, a.opt, progress(tok)));
+  if (a.precision.empty()) {
+    std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, FM64), KV policy %s\n",
+                 prompt.size(), nn::describe(a.opt.kv).c_str());
+    return print_private(a, tok, prompt, nn::generate_private(ck, prompt, a.opt, progress(tok)));
+  }
+  if (a.opt.kv.kind != nn::KvPolicyKind::full)
+    throw std::invalid_argument("--precision runs with the full KV cache; drop --kv-policy");
+  const nn::PrecisionPlan plan = plan_for(a, a.model);
+  std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (3 parties in this process, plan %s)\n",
+               prompt.size(), plan.name.c_str());
+  print_private(a, tok, prompt, nn::generate_private(ck, prompt, a.opt, plan, progress(tok)));
+}
+
+// The plaintext simulation of a plan (nn/plan_sim.h): what the MPC run computes, rounded to
+// nearest where it truncates.
+std::vector<nn::GeneratedToken> generate_simulated(const GenerateArgs& a, nn::Gpt2Checkpoint& ck,
+                                                   const std::vector<int32_t>& prompt, const nn::GenerateOptions& opt,
+                                                   const std::function<void(const nn::GeneratedToken&)>& on_token) {
+  nn::PrecisionPlan plan = plan_for(a, a.model);
+  std::vector<std::string> names;
+  for (const auto& [name, _] : ck.weights) names.push_back(name);
+  nn::check_plan_for_model(plan, names, ck.config.n_layer);
+  const int out_frac = nn::mpc_config_for(plan).frac_bits_fm64;
+  nn::PlanSimBackend be(ck.weights, std::move(plan), out_frac);
+  nn::Gpt2<nn::PlanSimBackend> gpt2(be, ck.config);
+  auto out = nn::generate(be, gpt2, prompt, opt, on_token);
+  if (be.range_violations() > 0)
+    std::fprintf(stderr, "veil generate: warning: %lld values left the range the MPC casts work in (first: %s); the MPC "
+                         "run would be wrong there\n", (long long)be.range_violations(), be.first_violation().c_str());
+  return out;
 }
 
 std::string read_text(const std::string& path) {
@@ -114,6 +156,11 @@ void run_remote(const GenerateArgs& a) {
   parties.endpoints = net::parse_peers(a.parties);
   parties.tls = a.tls;
   parties.timeout = std::chrono::milliseconds(a.timeout_ms);
+  if (!a.precision.empty()) {
+    if (a.opt.kv.kind != nn::KvPolicyKind::full)
+      throw std::invalid_argument("--precision runs with the full KV cache; drop --kv-policy");
+    parties.plan = plan_for(a, a.model);  // the client folder's plan.json, written by `veil share-model --precision`
+  }
   std::fprintf(stderr, "veil generate: %zu prompt tokens, backend mpc (parties %s, TLS 1.3), KV policy %s\n",
                prompt.size(), a.parties.c_str(), nn::describe(a.opt.kv).c_str());
   print_private(a, tok, prompt, nn::generate_remote(parties, config_text, prompt, a.opt, progress(tok)));
@@ -138,19 +185,24 @@ void run_generate(const GenerateArgs& args) {
                              " tokens but the model's vocab_size is " + std::to_string(ck.config.vocab_size));
   const std::vector<int32_t> prompt = tok.encode(a.prompt);
   if (a.backend == "mpc") return run_private(a, tok, ck, prompt);
-  nn::PlainBackend be(std::move(ck.weights));
-  nn::Gpt2<nn::PlainBackend> gpt2(be, ck.config);
 
   nn::GenerateOptions opt = a.opt;
   if (!a.ignore_eos) opt.stop_token = tok.end_of_text_id();
   std::fprintf(stderr, "veil generate: %zu prompt tokens, backend %s, KV policy %s\n", prompt.size(), a.backend.c_str(),
                nn::describe(opt.kv).c_str());
-  const auto out = nn::generate(be, gpt2, prompt, opt, [&](const nn::GeneratedToken& t) {
-    std::fprintf(stderr, "  token %4d  %8.2f ms  %s\n", t.id, t.seconds * 1e3,
-                 nlohmann::json(tok.decode(std::vector<int32_t>{t.id})).dump(-1, ' ', false,
-                                                                              nlohmann::json::error_handler_t::replace)
-                     .c_str());
-  });
+  const std::function<void(const nn::GeneratedToken&)> on_token = [&](const nn::GeneratedToken& t) {
+    std::fprintf(stderr, "  token %4d  %8.2f ms  %s\n", t.id, t.seconds * 1e3, token_json(tok, t.id).c_str());
+  };
+  std::vector<nn::GeneratedToken> out;
+  if (!a.precision.empty()) {
+    if (opt.kv.kind != nn::KvPolicyKind::full)
+      throw std::invalid_argument("--precision runs with the full KV cache; drop --kv-policy");
+    out = generate_simulated(a, ck, prompt, opt, on_token);
+  } else {
+    nn::PlainBackend be(std::move(ck.weights));
+    nn::Gpt2<nn::PlainBackend> gpt2(be, ck.config);
+    out = nn::generate(be, gpt2, prompt, opt, on_token);
+  }
 
   std::vector<int32_t> ids;
   std::vector<double> ms;
@@ -166,7 +218,9 @@ void run_generate(const GenerateArgs& args) {
                               {"prompt_tokens", prompt}, {"tokens", ids},        {"text", text},
                               {"per_token_ms", ms},      {"total_ms", total * 1e3},
                               {"kv", nn::to_json(opt.kv)}};
-    std::printf("%s\n", json_text(j).c_str());
+    nlohmann::json report = j;
+    if (!a.precision.empty()) report["precision"] = a.precision;
+    std::printf("%s\n", json_text(report).c_str());
   } else {
     std::printf("%s%s\n", a.prompt.c_str(), text.c_str());
     std::fprintf(stderr, "veil generate: %zu tokens in %.1f ms\n", ids.size(), total * 1e3);
@@ -196,6 +250,14 @@ void register_generate(CLI::App& app) {
                   "of this process unless --parties names them)")
       ->check(CLI::IsMember({"plaintext", "mpc"}))
       ->capture_default_str();
+  cmd->add_option("--precision", a->precision,
+                  "Precision plan (docs/DITTO.md): fp64 (every op on Z_2^64 with 18 fraction bits), ditto (linear "
+                  "layers, embedding, residual stream and Quad GeLU on Z_2^32 with 8; attention, softmax and "
+                  "LayerNorm on Z_2^64 with 18) or a plan JSON file. A built-in name uses the model folder's "
+                  "plan.json (with its calibrated weight scales) when that plan has the same formats, as for a "
+                  "model distilled by tools/distill.py. mpc: the parties run the mixed-precision backend under the "
+                  "plan; plaintext: its simulation (the same arithmetic, rounded to nearest). Unset: float32 "
+                  "(plaintext) or the Z_2^64 backend (mpc, what fp64 computes)");
   cmd->add_option("--temperature", a->opt.sampling.temperature,
                   "0: greedy decoding; > 0: sample from softmax(logits / temperature)")
       ->check(CLI::NonNegativeNumber)

@@ -1,7 +1,9 @@
 // A test fixture for served private generation: a CA and certificates, the bundled trained tiny
 // GPT-2 split by `veil share-model`, and helpers that start three `veil party --serve`
 // processes on loopback TLS, a `veil generate --parties` client, or `veil generate` in one
-// process. Used by the served-generation and KV-policy serving tests.
+// process. Used by the served-generation and KV-policy serving tests. A derived fixture may share
+// another model folder, or share it for a precision plan, by setting model_ and share_flags_ in its
+// constructor.
 #pragma once
 #include <array>
 #include <chrono>
@@ -24,7 +26,9 @@ class ServedFixture : public ::testing::Test {
     using namespace std::chrono_literals;
     Process& certs = procs_.start({"certs", "--out", certs_}, "certs");
     ASSERT_EQ(Processes::wait_exit(certs, 30s), 0) << certs.err();
-    Process& share = procs_.start({"share-model", kModel, "--out", shared_}, "share");
+    std::vector<std::string> share_args{"share-model", model_, "--out", shared_};
+    share_args.insert(share_args.end(), share_flags_.begin(), share_flags_.end());
+    Process& share = procs_.start(share_args, "share");
     ASSERT_EQ(Processes::wait_exit(share, 60s), 0) << share.err();
   }
 
@@ -62,7 +66,7 @@ class ServedFixture : public ::testing::Test {
 
   // `veil generate` in one process (plaintext or in-process MPC) with the full model folder.
   nlohmann::json local(const std::string& backend, const std::vector<std::string>& extra, const std::string& name) {
-    std::vector<std::string> args{"generate", "--backend", backend, "--model", kModel, "--json"};
+    std::vector<std::string> args{"generate", "--backend", backend, "--model", model_, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     return finished(procs_.start(args, name));
   }
@@ -78,6 +82,8 @@ class ServedFixture : public ::testing::Test {
     for (int i = 0; i < 3; ++i) EXPECT_EQ(Processes::wait_exit(*parties[size_t(i)], 60s), 0) << parties[size_t(i)]->err();
   }
 
+  std::string model_ = kModel;            // the folder `veil share-model` splits
+  std::vector<std::string> share_flags_;  // its extra flags (--precision ditto)
   TempDir tmp_;
   std::string certs_ = tmp_.sub("certs"), shared_ = tmp_.path() + "/shared";
   Processes procs_{tmp_.path()};

@@ -2,9 +2,14 @@
 // `veil generate --parties` with the bundled trained tiny GPT-2: greedy tokens equal the
 // plaintext backend's, sampling equals the in-process MPC run with the same seed; a client that
 // disconnects mid-session, a refused session and a party that is not running leave clear
-// messages and working servers.
+// messages and working servers. The distilled tiny GPT-2 shared for the ditto precision plan is
+// served by the mixed-precision backend: its tokens follow the plan's simulation as the in-process
+// ditto run's do (nn/ditto_check.h; the probabilistic truncations make exact equality between two
+// MPC runs likely, not certain), and a client that asks for another plan, or speaks the session
+// version before plans, is refused clearly.
 #include <nlohmann/json.hpp>
 
+#include "nn/ditto_check.h"
 #include "nn/process_util.h"
 #include "nn/served_fixture.h"
 #include "nn_test_util.h"
@@ -12,6 +17,7 @@
 #include "veil/net/certs.h"
 #include "veil/net/message_conn.h"
 #include "veil/net/socket.h"
+#include "veil/nn/precision_plan.h"
 #include "veil/nn/session_request.h"
 
 namespace veil::nn {
@@ -89,6 +95,7 @@ TEST_F(ServedGenerationTest, PartiesRefuseRequestsThatDiffer) {
   std::ifstream cfg(shared_ + "/client/config.json");
   SessionRequest req;
   req.config_sha256 = sha256(std::string(std::istreambuf_iterator<char>(cfg), {}));
+  req.plan_sha256 = plan_fingerprint(builtin_plan("fp64"));  // what an FM64 bundle serves
   req.prompt_tokens = 3, req.max_new_tokens = 2;
   std::array<std::unique_ptr<net::MessageConn>, 3> conns;
   const auto deadline = net::Clock::now() + 30s;
@@ -188,6 +195,62 @@ TEST_F(ServedGenerationTest, BadFlagsKeysAndBundlesAreExplained) {
                     certs_ + "/client.key"},
                    "plaintext"),
                "--parties runs the MPC backend");
+}
+
+class ServedDittoTest : public test::ServedFixture {
+ protected:
+  ServedDittoTest() {
+    model_ = test::repo_path("models/tiny-gpt2-ditto");
+    share_flags_ = {"--precision", "ditto"};
+  }
+  void SetUp() override {
+    if (!std::filesystem::exists(model_ + "/plan.json")) GTEST_SKIP() << model_ << " is absent";
+    ServedFixture::SetUp();
+  }
+};
+
+TEST_F(ServedDittoTest, DittoSessionMatchesTheInProcessDittoRunAndOtherPlansAreRefused) {
+  const std::vector<std::string> args = {"--prompt", kPrompt, "--max-new-tokens", "6", "--ignore-eos", "--precision", "ditto"};
+  // The client folder holds the plan the bundles were dealt for, calibrated scales included.
+  const PrecisionPlan plan = load_precision_plan(model_ + "/plan.json");
+  EXPECT_EQ(plan_fingerprint(load_precision_plan(shared_ + "/client/plan.json")), plan_fingerprint(plan));
+  const nlohmann::json want = local("mpc", args, "inproc");
+  auto parties = start_parties(3);
+  const nlohmann::json got = finished(client(args, "client"));
+  std::printf("[served-ditto] tiny-gpt2-ditto over three TLS processes: %s, in process %s (%s)\n", got.at("tokens").dump().c_str(),
+              want.at("tokens").dump().c_str(), got.at("tokens") == want.at("tokens") ? "equal" : "different");
+  ASSERT_EQ(got.at("tokens").size(), 6u);
+  EXPECT_EQ(got.at("prompt_tokens"), want.at("prompt_tokens"));
+  EXPECT_EQ(got.at("precision"), "ditto");
+  const auto prompt = got.at("prompt_tokens").get<std::vector<int32_t>>();
+  EXPECT_GE(test::expect_follows_simulation(model_, plan, prompt, got.at("tokens").get<std::vector<int32_t>>()).exact, 5);
+  EXPECT_GE(test::expect_follows_simulation(model_, plan, prompt, want.at("tokens").get<std::vector<int32_t>>()).exact, 5);
+
+  // Without --precision the client asks for fp64: refused, with what to do.
+  Process& fp64 = client({"--prompt", kPrompt, "--max-new-tokens", "2"}, "fp64-client");
+  EXPECT_EQ(Processes::wait_exit(fp64, 60s), 1);
+  EXPECT_PRED2(test::contains, fp64.err(), "refused the session: the client asks for precision plan");
+  EXPECT_PRED2(test::contains, fp64.err(), "but this party serves plan 'ditto'");
+  EXPECT_PRED2(test::contains, fp64.err(), "run the client with --precision ditto");
+
+  // A version-2 request (160 bytes, no plan fingerprint) is refused by name.
+  const net::TlsContext tls(net::client_cert_files(certs_));
+  const auto deadline = net::Clock::now() + 30s;
+  std::array<std::unique_ptr<net::MessageConn>, 3> conns;
+  for (int i = 0; i < 3; ++i) {
+    conns[size_t(i)] = net::open_message_conn(net::connect_until(net::parse_endpoint(ports_[size_t(3 + i)]), deadline, "test: ", "party"),
+                                              tls, false, net::party_common_name(i), "party " + std::to_string(i), deadline, 1 << 20);
+    std::vector<uint8_t> v2 = encode_request(SessionRequest{}, i);
+    v2.resize(1 + 160);
+    v2[1 + 8] = 2;  // version_le
+    conns[size_t(i)]->send(v2, 10s);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<uint8_t> reply = conns[size_t(i)]->recv(30s);
+    ASSERT_EQ(mpc::message_kind(reply, "party"), mpc::ClientMessage::error) << i;
+    EXPECT_PRED2(test::contains, mpc::error_text(reply), "speaks session version 2 (no precision plan), this party speaks 3");
+  }
+  expect_exit_ok(parties);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "veil/nn/precision_plan.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -252,6 +253,68 @@ void check_plan_for_model(const PrecisionPlan& plan, const std::vector<std::stri
   const std::set<std::string> names(weight_names.begin(), weight_names.end());
   for (const auto& [name, _] : plan.scales)
     if (!names.count(name)) throw PlanError(src + ": scales." + name + ": the model has no tensor of that name");
+}
+
+}  // namespace veil::nn
+
+namespace veil::nn {
+
+namespace {
+
+nlohmann::json spec_json(PlanOp op, const OpFormat& f) {
+  nlohmann::json s = {{"ring", std::string(ring_name(f.ring))}, {"frac_bits", f.frac_bits}};
+  if (op == PlanOp::gelu) s["approx"] = std::string(gelu_approx_name(f.approx));
+  return s;
+}
+
+nlohmann::json canonical(const PrecisionPlan& plan) {
+  nlohmann::json ops = nlohmann::json::object(), layers = nlohmann::json::object(), scales = nlohmann::json::object();
+  for (int i = 0; i < kPlanOps; ++i) ops[std::string(plan_op_name(PlanOp(i)))] = spec_json(PlanOp(i), plan.ops[size_t(i)]);
+  for (const auto& [layer, over] : plan.layers)
+    for (const auto& [op, f] : over) layers[std::to_string(layer)][std::string(plan_op_name(op))] = spec_json(op, f);
+  for (const auto& [name, s] : plan.scales) {
+    scales[name] = {{"frac_bits", s.frac_bits}};
+    if (s.ring) scales[name]["ring"] = std::string(ring_name(*s.ring));
+  }
+  return {{"format", std::string(kFormat)}, {"ops", ops}, {"layers", layers}, {"weight_bits", plan.weight_bits},
+          {"scales", scales}};
+}
+
+}  // namespace
+
+std::string plan_json(const PrecisionPlan& plan) {
+  nlohmann::json j = canonical(plan);
+  if (!plan.name.empty()) j["name"] = plan.name;
+  return j.dump();
+}
+
+Sha256 plan_fingerprint(const PrecisionPlan& plan) { return sha256(canonical(plan).dump()); }
+
+bool same_formats(const PrecisionPlan& a, const PrecisionPlan& b) {
+  return a.ops == b.ops && a.layers == b.layers && a.weight_bits == b.weight_bits;
+}
+
+ResolvedPlan resolve_precision(const std::string& precision, const std::string& model_dir) {
+  const std::vector<std::string> names = builtin_plan_names();
+  if (std::find(names.begin(), names.end(), precision) == names.end()) {
+    ResolvedPlan r{load_precision_plan(precision), precision, ""};
+    r.source += " (" + (r.plan.name.empty() ? std::string("unnamed") : r.plan.name) + ", " +
+                std::to_string(r.plan.scales.size()) + " calibrated scales)";
+    return r;
+  }
+  ResolvedPlan r{builtin_plan(precision), "built-in " + precision, ""};
+  const std::string own = (std::filesystem::path(model_dir) / "plan.json").string();
+  if (model_dir.empty() || !std::filesystem::is_regular_file(own)) return r;
+  PrecisionPlan folder = load_precision_plan(own);  // a malformed plan.json is an error, not ignored
+  if (same_formats(folder, r.plan)) {
+    r.source = own + " (" + precision + ", " + std::to_string(folder.scales.size()) + " calibrated scales)";
+    r.plan = std::move(folder);
+  } else {
+    r.note = own + " is plan '" + folder.name + "', whose formats differ from the built-in " + precision +
+             ": not used, every weight is encoded at its op's fraction bits (the model may have been distilled for "
+             "its own plan: pass --precision " + own + " to run it)";
+  }
+  return r;
 }
 
 }  // namespace veil::nn

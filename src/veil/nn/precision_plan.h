@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "veil/core/digest.h"
 #include "veil/core/ring.h"
 
 namespace veil::nn {
@@ -89,5 +90,29 @@ std::vector<std::string> builtin_plan_names();
 // Checks the plan against a model: per-layer overrides within n_layer, and every scale names a
 // tensor the checkpoint has (`weight_names`).
 void check_plan_for_model(const PrecisionPlan& plan, const std::vector<std::string>& weight_names, int64_t n_layer);
+
+// The plan as canonical JSON (the format above): name, every op with its defaults filled in, the
+// per-layer overrides, weight_bits and the scales' frac_bits and ring. Description, calibration
+// records and model are left out; parsing it gives back an equal plan.
+std::string plan_json(const PrecisionPlan& plan);
+// SHA-256 of plan_json without the name: equal for two plans that compute the same thing. A client
+// and the serving parties compare it (nn/session_request.h).
+Sha256 plan_fingerprint(const PrecisionPlan& plan);
+// Whether two plans give every op the same format (ops, layers, weight_bits; scales aside).
+bool same_formats(const PrecisionPlan& a, const PrecisionPlan& b);
+
+// The plan a model folder runs under for `--precision` (veil generate, eval-ppl, share-model):
+//  * a path: that file;
+//  * a built-in name (fp64, ditto) when the folder has a plan.json with the same formats (as
+//    tools/distill.py exports next to a distilled model): the folder's plan, with its calibrated
+//    weight scales;
+//  * a built-in name otherwise: the built-in plan (every tensor at its op's fraction bits); `note`
+//    then says why the folder's plan.json, if any, was not used.
+struct ResolvedPlan {
+  PrecisionPlan plan;
+  std::string source;  // "models/x/plan.json (ditto, 52 calibrated scales)", "built-in fp64"
+  std::string note;    // for stderr; empty when there is nothing to say
+};
+ResolvedPlan resolve_precision(const std::string& precision, const std::string& model_dir);
 
 }  // namespace veil::nn

@@ -9,6 +9,7 @@
 #include "veil/mpc/net_client_channel.h"
 #include "veil/net/message_conn.h"
 #include "veil/net/socket.h"
+#include "veil/nn/ditto_backend.h"
 #include "veil/nn/session_request.h"
 
 namespace veil::nn {
@@ -56,6 +57,8 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
   req.sampling = {opt.sampling.temperature, opt.sampling.top_k, 0};  // the seed stays with the client
   req.token_input = parties.token_input;
   req.kv = opt.kv;
+  const PrecisionPlan plan = parties.plan ? *parties.plan : builtin_plan("fp64");
+  req.plan_sha256 = plan_fingerprint(plan);
   for (int i = 0; i < 3; ++i) conns[size_t(i)]->send(encode_request(req, i), parties.timeout);
   for (int i = 0; i < 3; ++i) {
     const std::vector<uint8_t> reply = conns[size_t(i)]->recv(parties.timeout);
@@ -68,7 +71,7 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
 
   mpc::NetClientEnd end({conns[0].get(), conns[1].get(), conns[2].get()}, parties.timeout);
   std::vector<PrivateToken> out = run_generate_client(
-      end, prompt, opt, {parties.token_input, config.vocab_size, mpc::Config{}.frac_bits<uint64_t>()}, on_progress);
+      end, prompt, opt, {parties.token_input, config.vocab_size, mpc_config_for(plan).frac_bits_fm64}, on_progress);
   for (auto& c : conns) c->close();
   return out;
 }

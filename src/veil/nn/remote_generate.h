@@ -4,12 +4,14 @@
 #pragma once
 #include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "veil/net/endpoint.h"
 #include "veil/net/tls_context.h"
 #include "veil/nn/generate_client.h"
+#include "veil/nn/precision_plan.h"
 
 namespace veil::nn {
 
@@ -21,6 +23,9 @@ struct RemoteParties {
   std::chrono::milliseconds timeout{60000};
   uint64_t max_message_bytes = uint64_t{1} << 30;
   TokenInput token_input = TokenInput::client_onehot;  // how the client feeds tokens (nn/mpc_backend.h)
+  // The precision plan the parties must serve (their bundles' plan; the request carries its
+  // fingerprint) and the client decodes for; unset: fp64, the FM64 backend.
+  std::optional<PrecisionPlan> plan;
 };
 
 // `config_json` is the text of the client's config.json (the parties check its SHA-256 against

@@ -1,10 +1,13 @@
 // One serving party's side of a generation session (`veil party --serve`, apps/veil/party_serve.cpp
 // runs the loop): read the client's request, confirm with the two other parties that all three
 // hold the same request, accept, and run nn::generate on the MPC backend with the client's
-// inputs and outputs on its TLS connection. The protocol is in nn/session_request.h.
+// inputs and outputs on its TLS connection. The protocol is in nn/session_request.h. A bundle
+// dealt for a precision plan is served by the mixed-precision backend (nn/ditto_backend.h) under
+// that plan; an FM64 bundle by the FM64 backend, which computes what the built-in fp64 plan does.
 #pragma once
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +15,8 @@
 #include "veil/mpc/context.h"
 #include "veil/net/message_conn.h"
 #include "veil/nn/mpc_backend.h"
+#include "veil/nn/plan_weights.h"
+#include "veil/nn/precision_plan.h"
 #include "veil/nn/session_request.h"
 
 namespace veil::nn {
@@ -20,7 +25,12 @@ namespace veil::nn {
 struct ServedModel {
   model::Gpt2Config config;
   Sha256 config_sha256;  // of config.json as the model owner shared it
-  std::shared_ptr<const MpcBackend::WeightShares> weights;
+  std::shared_ptr<const MpcBackend::WeightShares> weights;  // an FM64 bundle's
+  // A plan bundle's plan and shares (weights is then null).
+  std::optional<PrecisionPlan> plan;
+  std::shared_ptr<const PlanWeightShares> plan_weights;
+  Sha256 plan_sha256;  // plan_fingerprint of the plan, or of the built-in fp64 for an FM64 bundle
+  std::string plan_name;  // "fp64" for an FM64 bundle
   int64_t parameters = 0;
 };
 

@@ -49,7 +49,8 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
                       to_le<4>(uint64_t(r.kv.page)),
                       to_le<4>(uint64_t(r.kv.fine)),
                       to_le<4>(uint64_t(r.kv.coarse)),
-                      {}};
+                      {},
+                      r.plan_sha256};
   std::vector<uint8_t> out(1 + sizeof w);
   out[0] = uint8_t(mpc::ClientMessage::request);
   std::memcpy(out.data() + 1, &w, sizeof w);
@@ -57,6 +58,11 @@ std::vector<uint8_t> encode_request(const SessionRequest& r, int party) {
 }
 
 SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const std::string& from) {
+  constexpr size_t kVersion2Bytes = 1 + 160;  // a version-2 request (no plan fingerprint), named as such
+  const auto version_at = [&] { return uint32_t(msg[9]) | uint32_t(msg[10]) << 8 | uint32_t(msg[11]) << 16 | uint32_t(msg[12]) << 24; };
+  if (msg.size() == kVersion2Bytes && msg[0] == uint8_t(mpc::ClientMessage::request) && version_at() == 2)
+    throw std::runtime_error(from + " speaks session version 2 (no precision plan), this party speaks " +
+                             std::to_string(kSessionVersion) + ": run the same veil version everywhere");
   if (msg.size() != 1 + sizeof(RequestWire) || msg[0] != uint8_t(mpc::ClientMessage::request))
     throw std::runtime_error(from + " did not send a session request (" + std::to_string(msg.size()) +
                              " bytes): not a veil client?");
@@ -96,6 +102,7 @@ SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const 
   r.kv.page = int64_t(int32_t(from_le(w.kv_page_le)));
   r.kv.fine = int64_t(int32_t(from_le(w.kv_fine_le)));
   r.kv.coarse = int64_t(int32_t(from_le(w.kv_coarse_le)));
+  r.plan_sha256 = w.plan_sha256;
   return r;
 }
 

@@ -2,7 +2,7 @@
 // (`veil generate --parties` → `veil party --serve`), on each client–party connection
 // (net/message_conn.h); the messages that follow are mpc/client_wire.h's.
 //
-//   client -> party i   'R' | RequestWire (96 bytes, below)
+//   client -> party i   'R' | RequestWire (192 bytes, below)
 //   party i -> client   'A' (accepted: the three parties confirmed the same request) or
 //                       'E' | reason (refused; the party keeps serving)
 //   then                the prompt's input ('I'), one output ('O') per step, and after each
@@ -11,7 +11,11 @@
 // The request carries only public parameters: the prompt's length (not its tokens), the number of
 // steps, how the client feeds tokens (ids or one-hot rows), the sampling settings (the client samples; parties need them to know whether they
 // open logits or a token), the KV-cache policy and its settings (nn/kv_policy_config.h; version 2)
-// and the SHA-256 of the client's config.json, which must be the model the party serves. session_id is random: two clients that reach different parties at the same time
+// and the SHA-256 of the client's config.json, which must be the model the party serves, and (version
+// 3) the fingerprint of the precision plan the client decodes for (nn/precision_plan.h
+// plan_fingerprint; the built-in fp64's for the FM64 backend), which must be the plan of the
+// party's bundle. Version 3 is not compatible with 2: a party refuses a version-2 request (it
+// names no plan) and says to run the same veil version everywhere. session_id is random: two clients that reach different parties at the same time
 // make different requests. Before accepting, each party sends SHA-256(request with party = 0)
 // to both peers over the party link and compares what it receives; any difference makes all three
 // refuse.
@@ -29,7 +33,7 @@
 namespace veil::nn {
 
 inline constexpr std::array<uint8_t, 8> kRequestMagic = {'v', 'e', 'i', 'l', '-', 'g', 'e', 'n'};
-inline constexpr uint32_t kSessionVersion = 2;
+inline constexpr uint32_t kSessionVersion = 3;
 
 struct RequestWire {
   std::array<uint8_t, 8> magic;           // kRequestMagic
@@ -56,8 +60,9 @@ struct RequestWire {
   std::array<uint8_t, 4> kv_fine_le;
   std::array<uint8_t, 4> kv_coarse_le;
   std::array<uint8_t, 4> kv_reserved;     // zero
+  std::array<uint8_t, 32> plan_sha256;    // the precision plan's fingerprint (version 3)
 };
-static_assert(sizeof(RequestWire) == 160);
+static_assert(sizeof(RequestWire) == 192);
 
 struct SessionRequest {
   std::array<uint8_t, 16> session_id{};
@@ -67,6 +72,7 @@ struct SessionRequest {
   SamplingOptions sampling;  // seed stays 0: only the client knows it
   TokenInput token_input = TokenInput::client_onehot;  // one-hot rows are vocab_size wide
   KvPolicyConfig kv;  // the KV-cache policy the parties run
+  Sha256 plan_sha256{};  // plan_fingerprint of the precision plan the parties must serve
 };
 
 std::vector<uint8_t> encode_request(const SessionRequest& r, int party);

@@ -18,6 +18,15 @@
 // replicated pair (x_i, x_{i+1}) of the weight's FM64 fixed-point encoding. Its metadata:
 //   "format": "veil-share-bundle", "party": "<id>", "ring": "FM64", "frac_bits": "<F>",
 //   "config.json": the text of the model's config.json.
+// A bundle dealt for a precision plan (`veil share-model --precision ditto|PLAN.json`, served by
+// the mixed-precision backend, nn/ditto_backend.h) holds each weight once per ring its ops use
+// (nn/plan_weights.h), named "s0/<ring>/<canonical name>" and "s1/<ring>/<canonical name>" (ring
+// FM32 or FM64; FM32 elements widened to U64, each below 2^32), with the metadata
+//   "format": "veil-share-bundle", "party": "<id>", "ring": "plan", "config.json": as above,
+//   "precision_plan": the plan as nn/precision_plan.h's plan_json (its calibrated scales included),
+//   "plan_sha256": plan_fingerprint of it (hex), "encodings": {"<ring>/<name>": fraction bits}.
+// Reading checks the fingerprint against the plan and each encoding against what the plan gives
+// the weight (weight_encodings).
 // The party id is in both the header and the plaintext; reading checks both against the id the
 // reader expects.
 //
@@ -28,11 +37,14 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "veil/core/aead.h"
 #include "veil/mpc/share.h"
+#include "veil/nn/plan_weights.h"
+#include "veil/nn/precision_plan.h"
 
 namespace veil::nn {
 
@@ -58,6 +70,10 @@ struct ShareBundle {
   int frac_bits = 0;
   std::string config_json;  // the model's config.json, verbatim
   std::map<std::string, mpc::AShare<uint64_t>> weights;  // canonical name -> this party's pair
+  // A bundle dealt for a precision plan: the plan and every encoding of each weight (`weights` and
+  // frac_bits stay empty).
+  std::optional<PrecisionPlan> plan;
+  PlanWeightShares plan_weights;
 };
 
 // Encrypts `bundle` under `key` into `path` (replacing it). Throws BundleError.

@@ -1,11 +1,13 @@
 // Share bundles: the model owner's split decrypts to pairs that reconstruct the fixed-point
 // weights; a wrong key, a modified or truncated bundle, another party's bundle and a bad key
 // file fail with clear messages; `veil share-model` writes bundles, 0600 keys and the client
-// folder.
+// folder. Bundles dealt for a precision plan hold every encoding of each weight and the plan, and
+// refuse to load encodings the plan does not give.
 #include <sys/stat.h>
 
 #include "nn_test_util.h"
 #include "veil/core/fixed_point.h"
+#include "veil/nn/plan_weights.h"
 #include "veil/nn/share_bundle.h"
 #include "veil/nn/share_model.h"
 
@@ -127,6 +129,57 @@ TEST(ShareModelCli, WritesBundlesAndExplainsMissingFlags) {
   r = test::run_command(veil + " share-model " + tmp.path() + " --out " + tmp.path() + "/t 2>&1");
   EXPECT_EQ(r.rc, 1);
   EXPECT_PRED2(test::contains, r.out, "has no vocab.json");
+}
+
+// `veil share-model --precision ditto` on the distilled model: each weight on the rings its ops
+// use, with the folder plan's calibrated fraction bits, the plan in every bundle and in the client
+// folder; an encoding the plan does not give is refused on reading.
+TEST(PlanBundleTest, BundlesHoldThePlanAndEveryEncoding) {
+  const std::string model = test::repo_path("models/tiny-gpt2-ditto");
+  if (!std::filesystem::exists(model + "/plan.json")) GTEST_SKIP() << model << " is absent";
+  test::TempDir tmp;
+  ShareModelOptions opt;
+  opt.precision = "ditto";
+  const ShareModelReport r = share_model(model, tmp.sub("shared"), opt);
+  EXPECT_PRED2(test::contains, r.plan_source, "plan.json (ditto, 52 calibrated scales)");
+  const PrecisionPlan plan = load_precision_plan(model + "/plan.json");
+  EXPECT_EQ(plan_fingerprint(load_precision_plan(r.client_dir + "/plan.json")), plan_fingerprint(plan));
+  std::array<ShareBundle, 3> b;
+  for (int i = 0; i < 3; ++i) b[size_t(i)] = read_share_bundle(r.bundles[size_t(i)], read_bundle_key(r.keys[size_t(i)]), i);
+  ASSERT_TRUE(b[0].plan.has_value());
+  EXPECT_EQ(plan_fingerprint(*b[0].plan), plan_fingerprint(plan));
+  EXPECT_TRUE(b[0].weights.empty());
+  const Gpt2Checkpoint ck = load_gpt2_checkpoint(model);
+  ASSERT_EQ(b[0].plan_weights.size(), ck.weights.size());
+  int64_t fm32 = 0;
+  for (const auto& [name, w] : ck.weights) {
+    const std::vector<WeightEncoding> want = weight_encodings(plan, name, true);
+    const auto& e0 = b[0].plan_weights.at(name);
+    ASSERT_EQ(e0.size(), want.size()) << name;
+    for (size_t e = 0; e < want.size(); ++e) {
+      ASSERT_EQ(e0[e].ring, want[e].ring) << name;
+      EXPECT_EQ(e0[e].frac_bits, want[e].frac_bits) << name;
+      const RingTensor &p0 = e0[e], &p1 = b[1].plan_weights.at(name)[e], &p2 = b[2].plan_weights.at(name)[e];
+      for (size_t k = 0; k < w.size(); k += 89) {
+        const int64_t v = encode_weight(double(w.data[k]), want[e]);
+        if (p0.ring == Ring::FM32)
+          ASSERT_EQ(uint32_t(p0.a32.s0[k] + p1.a32.s0[k] + p2.a32.s0[k]), uint32_t(v)) << name;
+        else
+          ASSERT_EQ(p0.a64.s0[k] + p1.a64.s0[k] + p2.a64.s0[k], uint64_t(v)) << name;
+      }
+      fm32 += p0.ring == Ring::FM32;
+    }
+  }
+  EXPECT_GT(fm32, 0);
+  // A bundle whose encoding disagrees with its plan.
+  ShareBundle bad = b[0];
+  RingTensor& first = bad.plan_weights.at("h.0.mlp.c_fc.weight").front();
+  first.frac_bits += 1;
+  const std::string path = tmp.path() + "/bad.bundle";
+  write_share_bundle(path, bad, read_bundle_key(r.keys[0]));
+  EXPECT_PRED2(test::contains, error_of([&] { read_share_bundle(path, read_bundle_key(r.keys[0]), 0); }),
+               "weight 'h.0.mlp.c_fc.weight' is not encoded on FM32 with " + std::to_string(first.frac_bits - 1) +
+                   " fraction bits, as its plan asks");
 }
 
 }  // namespace

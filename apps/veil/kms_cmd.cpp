@@ -11,6 +11,7 @@
 #include "veil/net/endpoint.h"
 #include "veil/nn/share_bundle.h"
 #include "veil/serve/bootstrap_token.h"
+#include "veil/serve/dcap_verifier.h"
 #include "veil/serve/kms_client.h"
 #include "veil/serve/kms_server.h"
 #include "veil/serve/kms_store.h"
@@ -297,6 +298,7 @@ void register_serve(CLI::App* kms) {
     DbArgs db;
     std::string listen = "127.0.0.1:8443";
     int64_t cert_ttl = 86400;
+    std::string attestation_policy;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd =
@@ -308,6 +310,10 @@ void register_serve(CLI::App* kms) {
   cmd->add_option("--cert-ttl", a->cert_ttl, "Validity of the worker certificates it issues, in seconds")
       ->check(CLI::Range(int64_t(60), int64_t(86400) * 365))
       ->capture_default_str();
+  cmd->add_option("--attestation-policy", a->attestation_policy,
+                  "JSON file that enables sgx-dcap and tdx-dcap enrolment: DCAP collateral, allowed measurements, "
+                  "TCB statuses, and the identity each measurement gets (docs/KMS.md, Attestation)")
+      ->check(CLI::ExistingFile);
   cmd->callback([a] {
     const net::Endpoint at = net::parse_endpoint(a->listen);
     sigset_t stop_signals;
@@ -326,6 +332,7 @@ void register_serve(CLI::App* kms) {
       std::fflush(stderr);
     };
     serve::KmsServer server(store, opt);
+    if (!a->attestation_policy.empty()) serve::add_dcap_verifiers(server.service(), a->attestation_policy);
     std::fprintf(stderr, "veil kms: serving on https://%s:%d\n", at.host.c_str(), server.port());
     std::fflush(stderr);
     int sig = 0;

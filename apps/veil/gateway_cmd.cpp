@@ -35,7 +35,7 @@ struct GatewayArgs {
   net::TlsFiles client_tls;
   std::string profile;
   std::string policy = "slo";
-  double slo_ms = 2000;
+  double slo_ms = 2000, headroom = 0.8;
   int max_queue = 32, late_queue = 2;
   bool autoscale = false;
   int min_groups = 1, max_groups = 4;
@@ -107,6 +107,7 @@ void run_gateway(const GatewayArgs& a) {
   serve::GatewayOptions o;
   o.balancer.policy = serve::parse_policy(a.policy);
   o.balancer.slo_seconds = a.slo_ms / 1e3;
+  o.balancer.headroom = a.headroom;
   o.balancer.max_queue = a.max_queue;
   o.balancer.late_queue = a.late_queue;
   o.autoscaler.slo_seconds = a.slo_ms / 1e3;
@@ -256,6 +257,10 @@ void register_gateway(CLI::App& app) {
       ->check(CLI::IsMember({"slo", "round-robin", "least-connections"}))
       ->capture_default_str();
   cmd->add_option("--slo-ms", a->slo_ms, "Latency objective for the p99 of requests")->check(CLI::Range(1.0, 3.6e6))->capture_default_str();
+  cmd->add_option("--slo-headroom", a->headroom,
+                  "slo policy: a request is on time when its predicted completion is within this fraction of the SLO")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
   cmd->add_option("--max-queue", a->max_queue, "Most requests waiting for a group (all policies); more get 429")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();

@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -56,6 +55,7 @@ struct Sample {
   double at, seconds;
   int status;
   int attempts;
+  double predicted;  // the gateway's prediction at placement, seconds
 };
 
 struct Timeline {
@@ -114,8 +114,12 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
       while (Clock::now() < end && started++ < a.max_requests) {
         const double at = secs();
         auto res = cl.Post("/v1/completions", body, "application/json");
-        Sample s{at, secs() - at, res ? res->status : 0, 0};
-        if (res && res->status == 200) s.attempts = json::parse(res->body)["veil"]["attempts"].get<int>();
+        Sample s{at, secs() - at, res ? res->status : 0, 0, 0};
+        if (res && res->status == 200) {
+          const json v = json::parse(res->body)["veil"];
+          s.attempts = v["attempts"].get<int>();
+          s.predicted = v["predicted_ms"].get<double>() / 1e3;
+        }
         if (res && res->status == 429) {  // a refused client backs off as told (bounded by the run's end)
           const double wait = std::min(std::stod(res->has_header("Retry-After") ? res->get_header_value("Retry-After") : std::string("1")), a.duration_s);
           std::this_thread::sleep_for(std::chrono::duration<double>(wait));
@@ -164,11 +168,12 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
 }
 
 json summarize(const LoadArgs& a, const RunResult& r) {
-  std::vector<double> ok;
+  std::vector<double> ok, ratio;
   int refused = 0, failed = 0, retried = 0, within = 0;
   for (const Sample& s : r.samples) {
     if (s.status == 200) {
       ok.push_back(s.seconds);
+      if (s.predicted > 0) ratio.push_back(s.seconds / s.predicted);
       retried += s.attempts > 1;
       within += s.seconds * 1e3 <= a.slo_ms;
     } else if (s.status == 429) {
@@ -194,6 +199,7 @@ json summarize(const LoadArgs& a, const RunResult& r) {
           {"p99_ms", percentile(ok, 0.99) * 1e3},
           {"max_ms", percentile(ok, 1.0) * 1e3},
           {"slo_ms", a.slo_ms},
+          {"observed_over_predicted_p50", percentile(ratio, 0.5)},
           {"ok_within_slo", within},
           {"gateway_accepted", r.accepted},
           {"gateway_final_ok", r.final_ok},
@@ -205,15 +211,16 @@ json summarize(const LoadArgs& a, const RunResult& r) {
 }
 
 void print_table(const std::vector<json>& runs) {
-  std::printf("%-18s %5s %5s %5s %6s %6s %8s %8s %8s %10s %s\n", "policy", "reqs", "ok", "429", "failed", "retry",
-              "req/s", "p50 ms", "p99 ms", "in SLO", "accepted = final");
+  std::printf("%-18s %5s %5s %5s %6s %6s %8s %8s %8s %10s %9s %s\n", "policy", "reqs", "ok", "429", "failed", "retry",
+              "req/s", "p50 ms", "p99 ms", "in SLO", "obs/pred", "accepted = final");
   for (const json& j : runs) {
-    std::printf("%-18s %5d %5d %5d %6d %6d %8.2f %8.0f %8.0f %9.1f%% %s (%g = %g + %g)\n",
+    std::printf("%-18s %5d %5d %5d %6d %6d %8.2f %8.0f %8.0f %9.1f%% %9.2f %s (%g = %g + %g)\n",
                 j["policy"].get<std::string>().c_str(), j["requests"].get<int>(), j["ok"].get<int>(),
                 j["refused_429"].get<int>(), j["failed"].get<int>(), j["retried_ok"].get<int>(),
                 j["throughput_rps"].get<double>(), j["p50_ms"].is_number() ? j["p50_ms"].get<double>() : NAN,
                 j["p99_ms"].is_number() ? j["p99_ms"].get<double>() : NAN,
                 j["ok"].get<int>() ? 100.0 * j["ok_within_slo"].get<int>() / j["ok"].get<int>() : 0.0,
+                j["observed_over_predicted_p50"].is_number() ? j["observed_over_predicted_p50"].get<double>() : NAN,
                 j["one_final_response_each"].get<bool>() ? "yes" : "NO", j["gateway_accepted"].get<double>(),
                 j["gateway_final_ok"].get<double>(), j["gateway_final_failed"].get<double>());
   }
@@ -263,7 +270,8 @@ pid_t start_gateway(const LoadArgs& a, const std::string& policy, std::string& a
   while (Clock::now() < deadline) {  // every local group ready
     if (auto st = c.Get("/v1/status"); st && st->status == 200) {
       ready_groups = 0;
-      for (const json& g : json::parse(st->body)["groups"]) ready_groups += g["healthy"].get<bool>();
+      const json status = json::parse(st->body);
+      for (const json& g : status["groups"]) ready_groups += g["healthy"].get<bool>();
       if (ready_groups >= a.local_groups) return pid;
     }
     int status = 0;

@@ -10,6 +10,7 @@ BalancerOptions opts(Policy p, double slo = 2.0, int max_queue = 8, int late_que
   BalancerOptions o;
   o.policy = p;
   o.slo_seconds = slo;
+  o.headroom = 1;
   o.max_queue = max_queue;
   o.late_queue = late_queue;
   return o;
@@ -39,9 +40,12 @@ TEST(Balancer, SloLearnsAGroupsSpeed) {
   const Placement a = b.place(1.0, 0);
   ASSERT_EQ(a.group, 0);
   ASSERT_TRUE(b.try_start(a.ticket, 0));
-  b.finish(a.ticket, 5.0);  // group 0 took 5x the prediction: its scale grows to 0.7 + 0.3·5 = 2.2
-  const auto snap = b.snapshot(1);
-  EXPECT_DOUBLE_EQ(snap[0].scale, 2.2);
+  b.finish(a.ticket, 5.0);  // group 0 took 5x the prediction: its first observation sets the scale
+  EXPECT_DOUBLE_EQ(b.snapshot(1)[0].scale, 5.0);
+  const Placement again = b.place(1.0, 1, 1);
+  ASSERT_TRUE(b.try_start(again.ticket, 1));
+  b.finish(again.ticket, 3.0);  // then an average: 0.7·5 + 0.3·3 = 4.4
+  EXPECT_DOUBLE_EQ(b.snapshot(2)[0].scale, 4.4);
   const Placement c = b.place(1.0, 1);
   EXPECT_EQ(c.group, 1);  // both idle: the faster one
 }
@@ -64,6 +68,27 @@ TEST(Balancer, SloQueuesLateRequestsUpToTheBoundThenRefusesWithRetryAfter) {
   EXPECT_EQ(b.running(), 1);
   // A retry of a failed request skips the bounds.
   EXPECT_TRUE(b.place(1.5, 0, std::nullopt, true).placed);
+}
+
+TEST(Balancer, SloKeepsHeadroomBelowTheSlo) {
+  BalancerOptions o = opts(Policy::slo, 2.0, 8, 0);
+  o.headroom = 0.5;
+  Balancer b(o);
+  b.add_group(0);
+  EXPECT_TRUE(b.place(1.0, 0).placed);  // 1 s: within half the SLO
+  const Placement r = b.place(0.5, 0);  // 1.5 s: within the SLO, not within the headroom
+  EXPECT_FALSE(r.placed);
+  EXPECT_DOUBLE_EQ(r.retry_after_seconds, 1.0);
+  EXPECT_NE(r.reason.find("1000 ms with headroom"), std::string::npos) << r.reason;
+}
+
+TEST(Balancer, ARunningRequestPastItsPredictionStillCounts) {
+  Balancer b(opts(Policy::slo, 100));
+  b.add_group(0);
+  const Placement a = b.place(2.0, 0);
+  ASSERT_TRUE(b.try_start(a.ticket, 0));
+  EXPECT_DOUBLE_EQ(b.backlog_seconds(1.0), 1.0);
+  EXPECT_DOUBLE_EQ(b.backlog_seconds(5.0), 0.2);  // overran: a tenth of its prediction is left
 }
 
 TEST(Balancer, OtherPoliciesQueueUpToMaxQueue) {

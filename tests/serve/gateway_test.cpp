@@ -28,6 +28,7 @@ GatewayOptions options(Policy p = Policy::slo, int max_queue = 8, int late_queue
   o.client_model = std::string(VEIL_SOURCE_DIR) + "/models/tiny-gpt2";
   o.balancer.policy = p;
   o.balancer.slo_seconds = 2.0;
+  o.balancer.headroom = 1;
   o.balancer.max_queue = max_queue;
   o.balancer.late_queue = late_queue;
   o.profile.decode_bytes = {1e6, 0};  // 1 MB per token at 1 MB/s: 1 s per token

@@ -40,6 +40,10 @@ void Balancer::set_healthy(int id, bool healthy) {
   if (auto it = groups_.find(id); it != groups_.end()) it->second.healthy = healthy;
 }
 
+void Balancer::calibrate(int id, double scale) {
+  if (auto it = groups_.find(id); it != groups_.end() && scale > 0) it->second.scale = scale, it->second.measured = true;
+}
+
 bool Balancer::group_healthy(int id) const {
   auto it = groups_.find(id);
   return it != groups_.end() && it->second.healthy;
@@ -47,7 +51,8 @@ bool Balancer::group_healthy(int id) const {
 
 double Balancer::backlog(const Group& g, double now) const {
   double s = 0;
-  for (const Item& i : g.fifo) s += i.started < 0 ? i.service : std::max(0.0, i.started + i.service - now);
+  // a running request that overran its prediction still has some left: a tenth of it, say
+  for (const Item& i : g.fifo) s += i.started < 0 ? i.service : std::max(0.1 * i.service, i.started + i.service - now);
   return s;
 }
 
@@ -105,13 +110,15 @@ Placement Balancer::place(double base_seconds, double now, std::optional<int> ex
     const double done = backlog(g, now) + base_seconds * g.scale;
     if (done < best) best = done, chosen = id;
   }
-  bool late = best > o_.slo_seconds;
+  const double on_time = o_.slo_seconds * o_.headroom;
+  const bool late = best > on_time;
   if (o_.policy == Policy::slo) {
     if (late && !retry && waiting_late() >= o_.late_queue) {
       p.reason = "no party group can finish it within the SLO (" + std::to_string(int(o_.slo_seconds * 1000)) +
-                 " ms; predicted " + std::to_string(int(best * 1000)) + " ms) and " + std::to_string(o_.late_queue) +
+                 " ms, " + std::to_string(int(on_time * 1000)) + " ms with headroom; predicted " +
+                 std::to_string(int(best * 1000)) + " ms) and " + std::to_string(o_.late_queue) +
                  " late requests are already queued";
-      p.retry_after_seconds = std::max(1.0, best - o_.slo_seconds);
+      p.retry_after_seconds = std::max(1.0, best - on_time);
       return p;
     }
   } else if (o_.policy == Policy::round_robin) {
@@ -127,7 +134,7 @@ Placement Balancer::place(double base_seconds, double now, std::optional<int> ex
   p.group = chosen;
   p.service_seconds = base_seconds * g.scale;
   p.predicted_seconds = backlog(g, now) + p.service_seconds;
-  p.late = p.predicted_seconds > o_.slo_seconds;
+  p.late = p.predicted_seconds > on_time;
   g.fifo.push_back(Item{p.ticket, base_seconds, p.service_seconds, p.late});
   where_[p.ticket] = chosen;
   return p;
@@ -150,7 +157,9 @@ void Balancer::finish(uint64_t ticket, double observed_seconds) {
   if (it != g.fifo.end()) {
     if (observed_seconds > 0 && it->base > 0) {
       const double ratio = observed_seconds / it->base;
-      g.scale = (1 - o_.scale_weight) * g.scale + o_.scale_weight * ratio;
+      // the first observation replaces the profile's speed; later ones are averaged in
+      g.scale = g.measured ? (1 - o_.scale_weight) * g.scale + o_.scale_weight * ratio : ratio;
+      g.measured = true;
       ++g.served;
     }
     g.fifo.erase(it);

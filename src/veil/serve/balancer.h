@@ -3,16 +3,18 @@
 // balancer decides which group's FIFO a request joins, or refuses it.
 //
 //   slo                place where the predicted completion (the group's predicted remaining work
-//                      plus this request's service time on it) is earliest. If even that misses the
-//                      SLO, the request is still queued while fewer than `late_queue` requests
-//                      predicted late are waiting, and refused otherwise (HTTP 429, Retry-After:
-//                      when the best group's backlog will have drained enough to meet the SLO).
+//                      plus this request's service time on it) is earliest. If even that misses
+//                      headroom · SLO (predictions are averages: the headroom keeps the p99 in), the
+//                      request is still queued while fewer than `late_queue` requests predicted
+//                      late are waiting, and refused otherwise (HTTP 429, Retry-After: when the
+//                      best group's backlog will have drained enough to meet it).
 //   round-robin        the next healthy group in turn.
 //   least-connections  the healthy group with the fewest placed (waiting + running) requests.
 //
 // Every policy refuses when `max_queue` requests are waiting (not running) in all groups.
-// A request's service time on group g is the profile's prediction times g's speed scale, an
-// exponential average of observed / predicted seconds of g's finished sessions.
+// A request's service time on group g is the profile's prediction times g's speed scale: the
+// observed / predicted seconds of g's calibration (or first) session, then an exponential
+// average over its sessions.
 // Not thread-safe (the gateway holds a lock); time is the caller's clock, in seconds.
 #pragma once
 #include <cstdint>
@@ -32,6 +34,7 @@ std::string policy_name(Policy p);
 struct BalancerOptions {
   Policy policy = Policy::slo;
   double slo_seconds = 2.0;   // the latency objective (the gateway's p99 target)
+  double headroom = 0.8;      // slo: a request is on time when predicted within headroom · SLO
   int max_queue = 32;         // waiting requests, all groups together
   int late_queue = 2;         // slo: waiting requests predicted to miss the SLO
   double scale_weight = 0.3;  // weight of the newest observation in a group's speed scale
@@ -66,6 +69,8 @@ class Balancer {
   void drain_group(int id);
   void remove_group(int id);
   void set_healthy(int id, bool healthy);
+  // Sets a group's speed scale from a measured session (observed ÷ predicted seconds).
+  void calibrate(int id, double scale);
   bool has_group(int id) const { return groups_.count(id) != 0; }
 
   // Places a request of `base_seconds` (the profile's prediction); `exclude` is a group not to
@@ -99,6 +104,7 @@ class Balancer {
   struct Group {
     bool healthy = true, draining = false;
     double scale = 1;
+    bool measured = false;  // scale comes from an observation
     uint64_t served = 0;
     std::deque<Item> fifo;  // the running request, if any, is first
   };

@@ -148,6 +148,7 @@ void Gateway::remove_group(int id) {
   balancer_.remove_group(id);  // waiting requests find their ticket gone and are re-placed
   groups_.erase(id);
   unhealthy_since_.erase(id);
+  calibrated_.erase(id);
   cv_.notify_all();
 }
 
@@ -176,6 +177,7 @@ void Gateway::fail_group(int id, const std::string& why) {
 Gateway::Waited Gateway::admit(std::unique_lock<std::mutex>& lock, uint64_t& ticket, double base,
                                std::optional<int> exclude, bool retry, const std::string& endpoint) {
   Waited w;
+  const double arrived_at = now();
   const double deadline = now() + std::chrono::duration<double>(o_.queue_timeout).count();
   for (int placements = 0;; ++placements) {
     const Placement p = balancer_.place(base, now(), exclude, retry || placements > 0);
@@ -187,6 +189,7 @@ Gateway::Waited Gateway::admit(std::unique_lock<std::mutex>& lock, uint64_t& tic
       return w;
     }
     ticket = p.ticket;
+    w.predicted_seconds = now() - arrived_at + p.predicted_seconds;
     if (placements == 0 && !retry) {
       metrics_.add("veil_gateway_accepted_total", {{"endpoint", endpoint}});
       metrics_.observe("veil_gateway_predicted_seconds", {{"endpoint", endpoint}}, p.predicted_seconds);
@@ -307,7 +310,7 @@ Gateway::Reply Gateway::completion(const std::string& body) {
                 {"usage", {{"prompt_tokens", prompt.size()}, {"completion_tokens", ids.size()},
                            {"total_tokens", prompt.size() + ids.size()}}},
                 {"veil", {{"group", g}, {"attempts", attempt + 1}, {"latency_ms", latency * 1e3},
-                          {"service_ms", took * 1e3}, {"predicted_bytes", cost.bytes}, {"predicted_rounds", cost.rounds},
+                          {"service_ms", took * 1e3}, {"predicted_ms", w.predicted_seconds * 1e3}, {"predicted_bytes", cost.bytes}, {"predicted_rounds", cost.rounds},
                           {"bytes_all_parties", bytes}, {"rounds", rounds}}}};
       return {200, r};
     }
@@ -373,7 +376,7 @@ Gateway::Reply Gateway::open_session(const std::string& body) {
   json parties = json::array();
   for (const net::Endpoint& e : spec.parties) parties.push_back(e.str());
   return {200, json{{"session", sid}, {"token", payload + "." + sign(payload)}, {"expires", expires}, {"group", g},
-                    {"parties", parties}, {"predicted_ms", base * 1e3}}};
+                    {"parties", parties}, {"predicted_ms", w.predicted_seconds * 1e3}}};
 }
 
 Gateway::Reply Gateway::finish_session(const std::string& body) {
@@ -423,6 +426,34 @@ int Gateway::tick() {
       all = all && res && res->status == 200;
     }
     ready[g.id] = all;
+  }
+  // A group ready for the first time runs one short session before it takes requests: its
+  // observed ÷ predicted seconds is its speed scale (its links and machines, measured).
+  for (auto& [id, ok] : ready) {
+    if (!ok || calibrated_.count(id)) continue;
+    const RequestShape shape{4, 2};
+    nn::GenerateOptions opt;
+    opt.max_new_tokens = shape.new_tokens;
+    const std::vector<int32_t> prompt(size_t(shape.prompt_tokens), 0);
+    GroupSpec spec;
+    {
+      std::lock_guard lock(mu_);
+      if (!groups_.count(id)) continue;
+      spec = groups_.at(id);
+    }
+    const double start = now();
+    try {
+      runner_(spec, prompt, opt);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "veil gateway: group %d failed its calibration session: %s\n", id, e.what());
+      ok = false;
+      continue;
+    }
+    const double scale = (now() - start) / o_.profile.seconds(shape);
+    std::lock_guard lock(mu_);
+    balancer_.calibrate(id, scale);
+    calibrated_.insert(id);
+    std::fprintf(stderr, "veil gateway: group %d calibrated: %.2f x the profile's speed\n", id, scale);
   }
   std::lock_guard lock(mu_);
   const double t = now();

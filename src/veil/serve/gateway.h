@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,10 @@ class Gateway {
 
   void mount(httplib::Server& http);  // the routes above
 
-  // One control step (the caller runs it about every second): probes the groups' health, expires
-  // session leases, runs the autoscaler and updates the gauges. Returns the desired group count.
+  // One control step (the caller runs it about every second): probes the groups' health (a group
+  // ready for the first time runs a short calibration session that measures its speed before it
+  // takes requests), expires session leases, runs the autoscaler and updates the gauges. Returns
+  // the desired group count.
   int tick();
 
   Metrics& metrics() { return metrics_; }
@@ -97,6 +100,7 @@ class Gateway {
  private:
   struct Waited {
     bool started = false;
+    double predicted_seconds = 0;  // at its (last) placement, queue included
     Reply error;
   };
   // Places (or re-places, for a retry) and waits for the request's turn; returns with the lock held.
@@ -125,6 +129,7 @@ class Gateway {
   Autoscaler autoscaler_;
   std::map<int, GroupSpec> groups_;
   std::map<int, double> unhealthy_since_;
+  std::set<int> calibrated_;  // groups that ran their calibration session
   std::map<std::string, Lease> leases_;  // by session id
   std::deque<std::pair<double, double>> latencies_;  // (finished at, seconds), the last 30 s
   uint64_t refused_since_tick_ = 0;

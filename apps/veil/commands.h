@@ -15,5 +15,6 @@ void register_kms(CLI::App& app);
 void register_loadtest(CLI::App& app);
 void register_party(CLI::App& app);
 void register_share_model(CLI::App& app);
+void register_tee_sim(CLI::App& app);
 void register_tune(CLI::App& app);
 }  // namespace veil::app

@@ -50,6 +50,58 @@ TEST(PrecisionPlanTest, ParsesAPlanWithOverridesAndScales) {
   EXPECT_EQ(p.scales.at("h.0.mlp.c_fc.weight").ring, Ring::FM32);
 }
 
+// plan_json is canonical and parses back to the same plan; the fingerprint covers what the
+// computation depends on (formats, weight_bits, scales) and not the name.
+TEST(PrecisionPlanTest, CanonicalJsonAndFingerprint) {
+  const PrecisionPlan p = parse_precision_plan(kGoodPlan, "good.json");
+  const PrecisionPlan back = parse_precision_plan(plan_json(p), "canonical");
+  EXPECT_EQ(back.name, "custom");
+  EXPECT_TRUE(same_formats(back, p));
+  EXPECT_EQ(back.scales.at("h.0.mlp.c_fc.weight").frac_bits, 11);
+  EXPECT_EQ(plan_json(back), plan_json(p));
+  EXPECT_EQ(plan_fingerprint(back), plan_fingerprint(p));
+  PrecisionPlan renamed = p;
+  renamed.name = "other";
+  EXPECT_EQ(plan_fingerprint(renamed), plan_fingerprint(p));
+  PrecisionPlan rescaled = p;
+  rescaled.scales.at("h.0.mlp.c_fc.weight").frac_bits = 12;
+  EXPECT_NE(plan_fingerprint(rescaled), plan_fingerprint(p));
+  EXPECT_TRUE(same_formats(rescaled, p));
+  PrecisionPlan regelu = p;
+  regelu.ops[size_t(PlanOp::gelu)].approx = GeluApprox::puma;
+  EXPECT_NE(plan_fingerprint(regelu), plan_fingerprint(p));
+  EXPECT_FALSE(same_formats(regelu, p));
+  EXPECT_NE(plan_fingerprint(builtin_plan("fp64")), plan_fingerprint(builtin_plan("ditto")));
+}
+
+// --precision NAME on a model folder: the folder's plan.json when its formats are the built-in's
+// (its scales come with it), the built-in plan otherwise, with a note when a plan.json is passed over.
+TEST(PrecisionPlanTest, ResolvesBuiltInNamesAgainstTheModelFolder) {
+  test::TempDir tmp;
+  const ResolvedPlan none = resolve_precision("ditto", tmp.path());
+  EXPECT_EQ(none.source, "built-in ditto");
+  EXPECT_TRUE(none.note.empty());
+  EXPECT_TRUE(none.plan.scales.empty());
+
+  nlohmann::json own = nlohmann::json::parse(plan_json(builtin_plan("ditto")));
+  own["scales"] = {{"h.0.mlp.c_fc.weight", {{"frac_bits", 13}}}};
+  test::write_json(tmp.path() + "/plan.json", own);
+  const ResolvedPlan folder = resolve_precision("ditto", tmp.path());
+  EXPECT_EQ(folder.source, tmp.path() + "/plan.json (ditto, 1 calibrated scales)");
+  EXPECT_EQ(folder.plan.scales.at("h.0.mlp.c_fc.weight").frac_bits, 13);
+  EXPECT_TRUE(folder.note.empty());
+
+  const ResolvedPlan fp64 = resolve_precision("fp64", tmp.path());
+  EXPECT_EQ(fp64.source, "built-in fp64");
+  EXPECT_TRUE(fp64.plan.scales.empty());
+  EXPECT_PRED2(test::contains, fp64.note, "pass --precision " + tmp.path() + "/plan.json to run it");
+
+  const ResolvedPlan file = resolve_precision(tmp.path() + "/plan.json", "");
+  EXPECT_EQ(file.plan.scales.size(), 1u);
+  std::ofstream(tmp.path() + "/plan.json") << "{";
+  EXPECT_THROW(resolve_precision("ditto", tmp.path()), PlanError);  // a broken plan.json is not skipped
+}
+
 TEST(PrecisionPlanTest, BuiltInPlans) {
   const PrecisionPlan fp64 = builtin_plan("fp64"), ditto = builtin_plan("ditto");
   for (int i = 0; i < kPlanOps; ++i) EXPECT_EQ(fp64.ops[size_t(i)], (OpFormat{Ring::FM64, 18, GeluApprox::puma})) << i;

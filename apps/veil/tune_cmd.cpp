@@ -132,8 +132,11 @@ struct MarketArgs {
   double overhead_s = 120, notice_s = 120;
   double stop_prob = 0.05;
   int predict_after = 0;
+  int predict_from = 1, calibration_refs = 3;
+  std::string trend = "ensemble";
+  double backtest_reach = 0.25;
   int max_trials = 0;
-  bool no_provisioning = false, no_prediction = false;
+  bool no_provisioning = false, no_prediction = false, no_calibration = false;
 
   void add(CLI::App* c) {
     c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
@@ -146,7 +149,25 @@ struct MarketArgs {
     c->add_option("--overhead", overhead_s, "Launch/restart overhead in seconds, charged on every (re)start")->capture_default_str();
     c->add_option("--notice", notice_s, "Revocation notice in seconds")->capture_default_str();
     c->add_option("--stop-prob", stop_prob, "SpotTune stops a trial when P(final better than best) < this")->capture_default_str();
-    c->add_option("--predict-after", predict_after, "Epochs before SpotTune extrapolates a curve (0: a third of the epochs, at least 3)")
+    c->add_option("--predict-from", predict_from,
+                  "First epoch at which SpotTune's calibrated trend prediction may stop a trial")
+        ->capture_default_str()->check(CLI::Range(1, 1000));
+    c->add_option("--calibration-refs", calibration_refs,
+                  "Finished trials SpotTune needs before it calibrates its trend prediction on them")
+        ->capture_default_str()->check(CLI::Range(1, 1000));
+    c->add_option("--trend", trend,
+                  "Calibrated predictors that must all agree before a stop: map (cross-trial: value at epoch k to final), "
+                  "ensemble (parametric curve fit), or both comma-separated")
+        ->capture_default_str();
+    c->add_option("--backtest-reach", backtest_reach,
+                  "Calibrated ensemble: a trial serves as a backtest at epoch k once it has run k + this share of the "
+                  "remaining epochs")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    c->add_flag("--no-calibration", no_calibration,
+                "Ablation: SpotTune's uncalibrated curve-fit ensemble only (stops from --predict-after on)");
+    c->add_option("--predict-after", predict_after,
+                  "Epochs before the uncalibrated ensemble extrapolates a curve (used until --calibration-refs "
+                  "trials have finished, or always with --no-calibration; 0: a third of the epochs, at least 3)")
         ->capture_default_str()->check(CLI::Range(0, 1000));
     c->add_flag("--no-provisioning", no_provisioning, "Ablation: SpotTune on the baseline type's spot market only");
     c->add_flag("--no-prediction", no_prediction, "Ablation: SpotTune without early stopping");
@@ -160,6 +181,18 @@ struct MarketArgs {
     o.notice_s = notice_s;
     o.stop_prob = stop_prob;
     o.predict_after = predict_after;
+    o.predict_from = predict_from;
+    o.min_references = calibration_refs;
+    o.calibrate = !no_calibration;
+    o.backtest_reach = backtest_reach;
+    o.trend_map = o.trend_ensemble = false;
+    std::stringstream ss(trend);
+    for (std::string w; std::getline(ss, w, ',');) {
+      if (w == "map") o.trend_map = true;
+      else if (w == "ensemble") o.trend_ensemble = true;
+      else throw std::invalid_argument("--trend: unknown predictor \"" + w + "\"; use map, ensemble or map,ensemble");
+    }
+    if (!o.trend_map && !o.trend_ensemble) throw std::invalid_argument("--trend: name at least one predictor");
     o.provisioning = !no_provisioning;
     o.prediction = !no_prediction;
     return o;
@@ -294,7 +327,7 @@ void register_tune(CLI::App& app) {
     MarketArgs m;
     std::string curves = "data/tune/mlp_curves.csv", out = "docs/TUNING.md", svg = "data/tune/eval-best-vs-cost.svg", methods = "all";
     std::string tag;
-    int seeds = 20;
+    int seeds = 20, first_seed = 1;
     double epoch_minutes = 10;
   };
   auto ea = std::make_shared<EvalArgs>();
@@ -303,6 +336,8 @@ void register_tune(CLI::App& app) {
   ea->m.add(ev);
   ev->add_option("--curves", ea->curves, "Recorded curves CSV")->capture_default_str();
   ev->add_option("--seeds", ea->seeds, "Seeds per scenario")->capture_default_str()->check(CLI::Range(1, 10000));
+  ev->add_option("--first-seed", ea->first_seed, "First seed (held-out checks: e.g. --first-seed 21 --seeds 20)")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
   ev->add_option("--methods", ea->methods, "Methods (comma-separated) or all")->capture_default_str();
   ev->add_option("--epoch-minutes", ea->epoch_minutes, "Mean epoch length on the baseline instance")->capture_default_str();
   ev->add_option("--out", ea->out, "Markdown file to paste the table into (created if missing)")->capture_default_str();
@@ -314,6 +349,7 @@ void register_tune(CLI::App& app) {
     tune::Market m = ea->m.load();
     tune::EvalOptions eo;
     eo.seeds = ea->seeds;
+    eo.first_seed = ea->first_seed;
     eo.methods = parse_methods(ea->methods);
     eo.epoch_minutes = ea->epoch_minutes;
     eo.sim = ea->m.sim();
@@ -332,8 +368,8 @@ void register_tune(CLI::App& app) {
     if (!ea->svg.empty()) {
       std::vector<tune::PlotSeries> ps;
       for (const auto& r : runs)
-        if (r.seed == 1 && r.scenario == runs.front().scenario) ps.push_back({tune::method_name(r.method), r.result.best_vs_cost});
-      std::ofstream(ea->svg) << tune::svg_best_vs_cost(ps, cs.metric, "best " + cs.metric + " vs money, " + m.scenarios[runs.front().scenario].name + ", seed 1, " + ea->m.billing + " billing");
+        if (r.seed == ea->first_seed && r.scenario == runs.front().scenario) ps.push_back({tune::method_name(r.method), r.result.best_vs_cost});
+      std::ofstream(ea->svg) << tune::svg_best_vs_cost(ps, cs.metric, "best " + cs.metric + " vs money, " + m.scenarios[runs.front().scenario].name + ", seed " + std::to_string(ea->first_seed) + ", " + ea->m.billing + " billing");
     }
     std::printf("pasted into %s (markers %s)\n", ea->out.c_str(), marker.c_str());
   });

@@ -13,6 +13,7 @@ namespace veil::tune {
 
 struct EvalOptions {
   int seeds = 20;
+  int first_seed = 1;                // seeds first_seed .. first_seed + seeds - 1
   std::vector<size_t> scenarios;     // empty: all of the market's
   std::vector<Method> methods;       // empty: all
   double epoch_minutes = 10;

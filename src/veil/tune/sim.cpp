@@ -6,7 +6,7 @@
 #include <queue>
 #include <stdexcept>
 
-#include "veil/tune/curve_fit.h"
+#include "veil/tune/trend.h"
 
 namespace veil::tune {
 
@@ -110,7 +110,7 @@ class Sim {
  public:
   Sim(const MarketReplay& m, TrialBackend& b, const std::vector<size_t>& order, const SimOptions& o,
       const ProgressFn& p)
-      : m_(m), b_(b), order_(order), o_(o), progress_(p) {
+      : m_(m), b_(b), order_(order), o_(o), progress_(p), trend_(trend_options(o)) {
     res_.method = method_name(o.method);
     res_.scenario = m.scenario;
     res_.best = o.minimize ? kInf : -kInf;
@@ -178,6 +178,16 @@ class Sim {
     (l.spot ? spot_s_ : od_s_) += l.end - l.start;
     tr_[size_t(l.trial)].cost += l.cost;
     tr_[size_t(l.trial)].lease = -1;
+  }
+
+  // Hourly billing: dollars already charged for the rest of the lease's current hour
+  // (a started hour is billed in full when the user ends the lease).
+  double prepaid_dollars(const Lease& l) const {
+    if (o_.billing.mode != BillingMode::hourly) return 0;
+    double used = now_ - l.start, hours = std::ceil(used / 3600.0 - 1e-9);
+    if (hours < 1) hours = 1;
+    double left = l.start + hours * 3600.0 - now_;
+    return price_of(l).at(l.start + (hours - 1) * 3600.0) * left / 3600.0;
   }
 
   double epoch_ref(const Trial& t) const { return b_.expected_seconds(t.config, t.done + 1); }
@@ -348,6 +358,7 @@ class Sim {
       snapshot();
       progress_(now_, sp, res_);
     }
+    trend_.observe(size_t(i), t.metric);  // known from now on: a calibration reference
     if (t.done >= o_.epochs) return release(i, St::done);
     if (asha()) {
       int k = rung_of(t.done);
@@ -359,10 +370,11 @@ class Sim {
         }
       }
     }
-    const int predict_after = o_.predict_after > 0 ? o_.predict_after : std::max(3, o_.epochs / 3);
-    if (o_.method == Method::spottune && o_.prediction && t.done >= predict_after) {
-      CurvePrediction p = predict_curve(t.metric, o_.epochs, o_.minimize);
-      if (p.ok && p.prob_better(res_.best, o_.minimize) < o_.stop_prob) {
+    if (o_.method == Method::spottune && o_.prediction) {
+      TrendAssessment a = trend_.assess(size_t(i), t.metric, res_.best);
+      if (a.basis != "none")
+        res_.decisions.push_back({now_, t.config, t.done, res_.best, a.prob, a.references, a.basis, a.stop});
+      if (a.stop) {
         ++res_.stopped_early;
         return release(i, St::stopped);
       }
@@ -371,6 +383,8 @@ class Sim {
       const Lease& l = leases_[size_t(t.lease)];
       double work = double(o_.epochs - t.done) * epoch_ref(t);
       double stay = expected_cost(m_, o_, l.type, l.spot, now_, work, epoch_ref(t), false);
+      // Hourly billing: the current hour is paid whether the trial stays or leaves.
+      stay = std::max(0.0, stay - prepaid_dollars(l));
       int ty = 0;
       bool spot = false;
       double wake = kInf;
@@ -452,11 +466,28 @@ class Sim {
     snapshot();
   }
 
+  static TrendOptions trend_options(const SimOptions& o) {
+    TrendOptions t;
+    t.epochs = o.epochs;
+    t.minimize = o.minimize;
+    t.stop_prob = o.stop_prob;
+    t.calibrate = o.calibrate;
+    t.predict_from = o.predict_from;
+    t.min_references = o.min_references;
+    t.use_map = o.trend_map;
+    t.use_ensemble = o.trend_ensemble;
+    t.student = o.trend_student;
+    t.backtest_reach = o.backtest_reach;
+    t.predict_after = o.predict_after;
+    return t;
+  }
+
   const MarketReplay& m_;
   TrialBackend& b_;
   const std::vector<size_t>& order_;
   SimOptions o_;
   ProgressFn progress_;
+  TrendPredictor trend_;
   SimResult res_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> q_;
   long seq_ = 0;

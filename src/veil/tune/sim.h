@@ -44,8 +44,16 @@ struct SimOptions {
   double launch_overhead_s = 120;
   double notice_s = 120;
   // SpotTune
-  int predict_after = 0;       // epochs before a curve is extrapolated; 0: a third of the epochs (>= 3)
   double stop_prob = 0.05;     // stop when P(final better than best so far) falls below
+  bool calibrate = true;       // calibrate the trend prediction on finished trials (trend.h)
+  int predict_from = 1;        // calibrated: first epoch at which a trial may be stopped
+  int min_references = 3;      // calibrated: finished trials needed before calibrating
+  bool trend_map = false;      // calibrated: the cross-trial predictor (epoch-k value -> final) votes
+  bool trend_ensemble = true;  // calibrated: the parametric ensemble votes
+  bool trend_student = true;   // calibrated: Student-t predictive (false: Gaussian kernel)
+  double backtest_reach = 0.25;  // calibrated ensemble: share of the horizon a backtest must cover
+  int predict_after = 0;       // uncalibrated ensemble (before min_references trials finished, or
+                               // with calibrate off): epochs before extrapolating; 0: a third (>= 3)
   double migrate_gain = 0.15;  // migrate when the expected remaining cost drops by this fraction
   bool provisioning = true;    // false: SpotTune's prediction on the baseline type's spot only
   bool prediction = true;      // false: SpotTune's provisioning without early stopping
@@ -65,6 +73,19 @@ struct TrialSummary {
   std::string error;
 };
 
+// One early-stopping judgement of SpotTune's trend prediction (logged for every judgement,
+// stop or not): when, which trial, how many epochs it had, and on what basis.
+struct TrendDecision {
+  double t = 0;
+  size_t config = 0;
+  int epoch = 0;
+  double best = 0;             // best metric so far at that time
+  double prob = 1;             // P(final better than best)
+  int references = 0;
+  std::string basis;
+  bool stop = false;
+};
+
 struct SimResult {
   std::string method, scenario;
   double cost = 0;              // dollars
@@ -76,6 +97,7 @@ struct SimResult {
   std::vector<std::pair<double, double>> best_vs_cost;  // (dollars spent, best so far)
   std::vector<std::string> errors;
   std::vector<TrialSummary> trials_table;
+  std::vector<TrendDecision> decisions;  // spottune only
   bool budget_exhausted = false;
 };
 

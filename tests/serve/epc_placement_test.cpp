@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "nn/nn_test_util.h"
 #include "veil/serve/epc_placement.h"
 #include "veil/serve/tee_fleet_sim.h"
 
@@ -216,6 +217,30 @@ TEST(TeeFleetSim, DeterministicBySeed) {
     EXPECT_LE(r.context, o.max_context);
     EXPECT_LT(r.arrival, o.duration);
   }
+}
+
+// The command as a user runs it: one row per placer and rate, the same output for the same seed,
+// a clear error for a context the model cannot hold.
+TEST(TeeSimCli, OneRowPerPlacerAndRateDeterministically) {
+  using nn::test::contains;
+  using nn::test::run_command;
+  const std::string cmd = std::string(VEIL_BINARY) + " tee-sim --hosts 3 --rate 5 --rate 10 --duration 60";
+  const auto a = run_command(cmd), b = run_command(cmd);
+  ASSERT_EQ(a.rc, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_TRUE(contains(a.out, "model gpt2-medium: 1353.5 MiB weights")) << a.out;
+  int rows = 0;
+  for (const char* rate : {"| 5 | ", "| 10 | "})
+    for (const char* placer : {"epc-aware", "least-loaded", "round-robin"})
+      rows += contains(a.out, std::string(rate) + placer + " |");
+  EXPECT_EQ(rows, 6) << a.out;
+  const auto other_seed = run_command(cmd + " --seed 7");
+  ASSERT_EQ(other_seed.rc, 0);
+  const auto table = [](const std::string& out) { return out.substr(out.find('|')); };  // without the header
+  EXPECT_NE(table(other_seed.out), table(a.out));
+  const auto bad = run_command(std::string(VEIL_BINARY) + " tee-sim --max-context 2048 2>&1");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_TRUE(contains(bad.out, "context 2048 is outside 1..1024 (the model's n_positions)")) << bad.out;
 }
 
 }  // namespace

@@ -129,6 +129,9 @@ TEST(Balancer, AGroupRunsOneRequestAtATimeInOrder) {
   EXPECT_TRUE(b.try_start(a.ticket, 0));
   EXPECT_FALSE(b.try_start(c.ticket, 0));
   b.finish(a.ticket, 1);
+  b.set_healthy(0, false);  // the group failed with a: c must not start there
+  EXPECT_FALSE(b.try_start(c.ticket, 1));
+  b.set_healthy(0, true);
   EXPECT_TRUE(b.try_start(c.ticket, 1));
 }
 

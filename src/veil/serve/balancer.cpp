@@ -144,7 +144,7 @@ bool Balancer::try_start(uint64_t ticket, double now) {
   auto w = where_.find(ticket);
   if (w == where_.end()) return false;
   Group& g = groups_.at(w->second);
-  if (g.fifo.empty() || g.fifo.front().ticket != ticket) return false;
+  if (!g.healthy || g.fifo.empty() || g.fifo.front().ticket != ticket) return false;
   if (g.fifo.front().started < 0) g.fifo.front().started = now;
   return true;
 }

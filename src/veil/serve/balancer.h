@@ -76,8 +76,9 @@ class Balancer {
   // Places a request of `base_seconds` (the profile's prediction); `exclude` is a group not to
   // use (the one a retried request failed on). A retry (`retry` true) skips the queue bounds.
   Placement place(double base_seconds, double now, std::optional<int> exclude = std::nullopt, bool retry = false);
-  // True (and the request is running from now) when `ticket` heads its group's FIFO and nothing
-  // runs there.
+  // True (and the request is running from now) when `ticket` heads its healthy group's FIFO and
+  // nothing runs there. (A request waiting on a group that failed must be placed again: its
+  // parties may still accept connections while they relink, and would hold it until a timeout.)
   bool try_start(uint64_t ticket, double now);
   // Ends a running request; `observed_seconds` > 0 updates the group's speed scale.
   void finish(uint64_t ticket, double observed_seconds);

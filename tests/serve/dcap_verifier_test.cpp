@@ -48,6 +48,11 @@ std::string public_key_of(EVP_PKEY* key) { return public_key_der(key); }
 
 std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
+// A key the policy step suffixes worker names with: the first 8 hex digits of its SHA-256.
+const std::string kKeyDer = "a worker's SubjectPublicKeyInfo";
+const std::span<const uint8_t> kKey = bytes(kKeyDer);
+const std::string kSuffix = "-c9f91e70";  // sha256sum of kKeyDer, first 8 digits
+
 TEST(DcapVerifier, TheSampleQuoteDoesNotBindAFreshKey) {
   VEIL_REQUIRE_DCAP_SAMPLES();
   const auto s = attest::test::sgx_sample();
@@ -119,9 +124,9 @@ TEST(DcapPolicyEvaluation, SgxSampleAcceptedByAMatchingPolicy) {
   for (const json& entry : {sgx_entry({{"mrenclave", kMrEnclave}}),
                             sgx_entry({{"mrsigner", kMrSigner}, {"isv_prod_id", 0}, {"min_isv_svn", 0}}),
                             sgx_entry({{"mrenclave", kMrEnclave}, {"mrsigner", kMrSigner}, {"isv_prod_id", 0}})}) {
-    const AttestationResult a = evaluate_dcap_policy(policy(policy_json({entry})), r);
+    const AttestationResult a = evaluate_dcap_policy(policy(policy_json({entry})), r, kKey);
     ASSERT_TRUE(a.ok) << entry.dump() << ": " << a.reason << ": " << a.detail;
-    EXPECT_EQ(a.identity, (WorkerIdentity{"org-a", 0, "enclave"}));
+    EXPECT_EQ(a.identity, (WorkerIdentity{"org-a", 0, "enclave" + kSuffix}));
     EXPECT_EQ(a.claims.at("tee"), "sgx");
     EXPECT_EQ(a.claims.at("mrenclave"), kMrEnclave);
     EXPECT_EQ(a.claims.at("mrsigner"), kMrSigner);
@@ -133,9 +138,9 @@ TEST(DcapPolicyEvaluation, SgxSampleAcceptedByAMatchingPolicy) {
   second["org"] = "org-b";
   second["party"] = 1;
   const AttestationResult a =
-      evaluate_dcap_policy(policy(policy_json({sgx_entry({{"mrenclave", kOther32}}), second})), r);
+      evaluate_dcap_policy(policy(policy_json({sgx_entry({{"mrenclave", kOther32}}), second})), r, kKey);
   ASSERT_TRUE(a.ok) << a.reason;
-  EXPECT_EQ(a.identity, (WorkerIdentity{"org-b", 1, "enclave"}));
+  EXPECT_EQ(a.identity, (WorkerIdentity{"org-b", 1, "enclave" + kSuffix}));
 }
 
 TEST(DcapPolicyEvaluation, EachSgxMismatchIsRefusedWithItsOwnReason) {
@@ -143,7 +148,7 @@ TEST(DcapPolicyEvaluation, EachSgxMismatchIsRefusedWithItsOwnReason) {
   const attest::VerifyResult r = attest::test::verify(attest::test::sgx_sample());
   ASSERT_TRUE(r.ok()) << attest::test::describe(r);
   auto refusal = [&](const json& j) {
-    const AttestationResult a = evaluate_dcap_policy(policy(j), r);
+    const AttestationResult a = evaluate_dcap_policy(policy(j), r, kKey);
     EXPECT_FALSE(a.ok);
     EXPECT_TRUE(a.identity.org.empty());
     EXPECT_TRUE(a.claims.empty());
@@ -176,10 +181,10 @@ TEST(DcapPolicyEvaluation, SgxDebugEnclaveRefusedUnlessAllowed) {
   attest::VerifyResult r = attest::test::verify(attest::test::sgx_sample());
   ASSERT_TRUE(r.ok()) << attest::test::describe(r);
   r.report.debug = true;  // as a DEBUG enclave's quote would report it
-  AttestationResult a = evaluate_dcap_policy(policy(policy_json({sgx_entry({{"mrenclave", kMrEnclave}})})), r);
+  AttestationResult a = evaluate_dcap_policy(policy(policy_json({sgx_entry({{"mrenclave", kMrEnclave}})})), r, kKey);
   EXPECT_EQ(a.reason, "debug_not_allowed");
   a = evaluate_dcap_policy(
-      policy(policy_json({sgx_entry({{"mrenclave", kMrEnclave}, {"allow_debug", true}})})), r);
+      policy(policy_json({sgx_entry({{"mrenclave", kMrEnclave}, {"allow_debug", true}})})), r, kKey);
   EXPECT_TRUE(a.ok) << a.reason;
 }
 
@@ -194,19 +199,19 @@ TEST(DcapPolicyEvaluation, TdxSampleAcceptedAndEachMismatchRefused) {
     fields["worker"] = "td";
     return policy(policy_json(json::array(), {fields}));
   };
-  AttestationResult a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"rtmr0", kRtmr0}}), r);
+  AttestationResult a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"rtmr0", kRtmr0}}), r, kKey);
   ASSERT_TRUE(a.ok) << a.reason << ": " << a.detail;
-  EXPECT_EQ(a.identity, (WorkerIdentity{"org-b", 2, "td"}));
+  EXPECT_EQ(a.identity, (WorkerIdentity{"org-b", 2, "td" + kSuffix}));
   EXPECT_EQ(a.claims.at("tee"), "tdx");
   EXPECT_EQ(a.claims.at("mrtd"), kMrTd);
   EXPECT_EQ(a.claims.at("tcb_status"), "UpToDate");
-  a = evaluate_dcap_policy(td({{"mrtd", kOther48}}), r);
+  a = evaluate_dcap_policy(td({{"mrtd", kOther48}}), r, kKey);
   EXPECT_EQ(a.reason, "mrtd_not_allowed");
   EXPECT_EQ(a.detail, "MRTD " + kMrTd + " is not the policy's " + kOther48);
-  a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"rtmr3", kOther48}}), r);
+  a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"rtmr3", kOther48}}), r, kKey);
   EXPECT_EQ(a.reason, "rtmr_not_allowed");
   EXPECT_NE(a.detail.find("RTMR3 "), std::string::npos) << a.detail;
-  a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"accept_tcb_status", {"OutOfDate"}}}), r);
+  a = evaluate_dcap_policy(td({{"mrtd", kMrTd}, {"accept_tcb_status", {"OutOfDate"}}}), r, kKey);
   EXPECT_EQ(a.reason, "tcb_status_not_accepted");
 }
 

@@ -313,11 +313,13 @@ DcapPolicy load_dcap_policy(const std::string& path) {
                            std::filesystem::path(path).parent_path().string(), path);
 }
 
-AttestationResult evaluate_dcap_policy(const DcapPolicy& policy, const attest::VerifyResult& r) {
+AttestationResult evaluate_dcap_policy(const DcapPolicy& policy, const attest::VerifyResult& r,
+                                       std::span<const uint8_t> public_key_der) {
   if (!r.ok()) throw std::logic_error("evaluate_dcap_policy needs a verified quote");
   AttestationResult a = r.report.tee == attest::Tee::sgx ? first_match(policy.sgx, r, kSgxChecks, "sgx")
                                                          : first_match(policy.tdx, r, kTdxChecks, "tdx");
   if (!a.ok) return a;
+  a.identity.worker += "-" + hex(sha256(public_key_der)).substr(0, 8);
   a.claims["tee"] = r.report.tee == attest::Tee::sgx ? "sgx" : "tdx";
   a.claims["tcb_status"] = std::string(attest::to_string(r.tcb_status));
   if (r.report.sgx) {
@@ -361,9 +363,7 @@ AttestationResult verify_dcap_quote(const DcapPolicy& policy, attest::Tee expect
   const attest::VerifyResult r = attest::verify_quote(quote, *collateral, now);
   if (!r.ok()) return refusal("quote_rejected", "check \"" + r.failure->check + "\" failed: " + r.failure->reason);
   if (auto f = attest::check_report_data_binds_key(r.report, public_key_der)) return refusal("key_not_bound", f->reason);
-  AttestationResult a = evaluate_dcap_policy(policy, r);
-  if (a.ok) a.identity.worker += "-" + hex(sha256(public_key_der)).substr(0, 8);
-  return a;
+  return evaluate_dcap_policy(policy, r, public_key_der);
 }
 
 AttestationResult DcapVerifier::verify(const AttestationEvidence& evidence, int64_t now) {

@@ -76,9 +76,11 @@ struct DcapPolicy {
 DcapPolicy parse_dcap_policy(const std::string& json_text, const std::string& base_dir, const std::string& source);
 DcapPolicy load_dcap_policy(const std::string& path);
 
-// The policy over a verified quote (r.ok()): identity and claims (tee, tcb_status, measurements),
-// or the refusal of the entry that came closest. Does not look at the report data.
-AttestationResult evaluate_dcap_policy(const DcapPolicy& policy, const attest::VerifyResult& r);
+// The policy over a verified quote (r.ok()): identity (the worker name suffixed for
+// `public_key_der`) and claims (tee, tcb_status, measurements), or the refusal of the entry that
+// came closest. Does not look at the report data: the key binding is checked before.
+AttestationResult evaluate_dcap_policy(const DcapPolicy& policy, const attest::VerifyResult& r,
+                                       std::span<const uint8_t> public_key_der);
 
 // The whole decision for a raw quote: collateral, verify_quote at `now`, the tee, the key binding,
 // the policy.

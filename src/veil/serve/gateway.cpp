@@ -153,7 +153,7 @@ void Gateway::remove_group(int id) {
 }
 
 std::vector<GroupSpec> Gateway::groups() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  std::lock_guard lock(mu_);
   std::vector<GroupSpec> out;
   for (const auto& [id, g] : groups_) out.push_back(g);
   return out;

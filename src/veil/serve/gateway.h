@@ -123,7 +123,7 @@ class Gateway {
   model::Gpt2Config config_;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   Balancer balancer_;
   Autoscaler autoscaler_;

@@ -41,7 +41,9 @@ TEST_F(KmsStoreTest, ServerCertificateNamesLoopbackAndTheGivenHosts) {
   EXPECT_EQ(X509_check_host(cert.get(), "veil-kms", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(cert.get(), "10.0.0.7", 0), 1);
   EXPECT_EQ(X509_check_host(cert.get(), "elsewhere.example", 0, 0, nullptr), 0);
-  EXPECT_THROW(make_server_cert(kStart, 1, {"a,DNS:evil"}), PkiError);
+  const std::string bad = tmp_.path() + "/bad.db";
+  EXPECT_THROW(KmsStore::create(bad, random_aead_key(), kStart, 1, {"a,DNS:evil"}), PkiError);
+  EXPECT_FALSE(std::filesystem::exists(bad));  // no half-made database left to block a second try
 }
 
 TEST_F(KmsStoreTest, WrongMasterKeyDoesNotOpenTheDatabase) {

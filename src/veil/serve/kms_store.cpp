@@ -182,49 +182,60 @@ void KmsStore::create(const std::string& path, const AeadKey& master, int64_t no
     sqlite3_close(db);
     throw KmsStoreError("cannot create '" + path + "': " + msg);
   }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  KmsStore s;
-  s.db_ = db;
-  s.path_ = path;
-  s.master_ = master;
-  s.exec("PRAGMA journal_mode=WAL; BEGIN;");
-  s.exec(kSchemaSql);
-  Stmt(db, "INSERT INTO meta VALUES('schema', ?)").bind(1, int64_t(kSchema)).run();
-  Stmt(db, "INSERT INTO meta VALUES('master_key_id', ?)").bind(1, master_key_id(master)).run();
-  Stmt(db, "INSERT INTO meta VALUES('canary', ?)").blob(1, s.seal(kCanary, kCanaryAad)).run();
-  CertAndKey server = make_server_cert(now, server_cert_days, server_names);
-  Stmt(db, "INSERT INTO server VALUES(1, ?, ?)")
-      .bind(1, server.cert_pem)
-      .blob(2, s.seal(server.key_pem, kServerAad))
-      .run();
-  OPENSSL_cleanse(server.key_pem.data(), server.key_pem.size());
-  s.exec("COMMIT;");
+  try {
+    KmsStore s;  // closes the connection however this ends
+    s.db_ = db;
+    s.path_ = path;
+    s.master_ = master;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    s.exec("PRAGMA journal_mode=WAL; BEGIN;");
+    s.exec(kSchemaSql);
+    Stmt(db, "INSERT INTO meta VALUES('schema', ?)").bind(1, int64_t(kSchema)).run();
+    Stmt(db, "INSERT INTO meta VALUES('master_key_id', ?)").bind(1, master_key_id(master)).run();
+    Stmt(db, "INSERT INTO meta VALUES('canary', ?)").blob(1, s.seal(kCanary, kCanaryAad)).run();
+    CertAndKey server = make_server_cert(now, server_cert_days, server_names);
+    Stmt(db, "INSERT INTO server VALUES(1, ?, ?)")
+        .bind(1, server.cert_pem)
+        .blob(2, s.seal(server.key_pem, kServerAad))
+        .run();
+    OPENSSL_cleanse(server.key_pem.data(), server.key_pem.size());
+    s.exec("COMMIT;");
+  } catch (...) {  // leave no half-made database behind
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix);
+    throw;
+  }
 }
 
 KmsStore::KmsStore(const std::string& path, const MasterKeySource& source) : path_(path), source_(source) {
   if (!std::filesystem::exists(path))
     throw KmsStoreError("no KMS database at '" + path + "' (create one with `veil kms init`)");
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
-    throw KmsStoreError("cannot open '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA foreign_keys=ON;");
-  Stmt schema(db_, "SELECT value FROM meta WHERE name = 'schema'");
-  if (!schema.step() || schema.integer(0) != kSchema)
-    throw KmsStoreError("'" + path + "' is not a veil KMS database of schema " + std::to_string(kSchema));
-  master_ = source_.load();
-  Stmt canary(db_, "SELECT value FROM meta WHERE name = 'canary'");
-  if (!canary.step()) throw KmsStoreError("'" + path + "' has no master key check");
   try {
-    open(canary.text(0), kCanaryAad);
-  } catch (const KmsStoreError&) {
-    throw KmsStoreError("the master key from " + source_.describe() + " does not open '" + path +
-                        "' (wrong key, or the key before the last rotate-master-key)");
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+      throw KmsStoreError("cannot open '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA foreign_keys=ON;");
+    Stmt schema(db_, "SELECT value FROM meta WHERE name = 'schema'");
+    if (!schema.step() || schema.integer(0) != kSchema)
+      throw KmsStoreError("'" + path + "' is not a veil KMS database of schema " + std::to_string(kSchema));
+    master_ = source_.load();
+    Stmt canary(db_, "SELECT value FROM meta WHERE name = 'canary'");
+    if (!canary.step()) throw KmsStoreError("'" + path + "' has no master key check");
+    try {
+      open(canary.text(0), kCanaryAad);
+    } catch (const KmsStoreError&) {
+      throw KmsStoreError("the master key from " + source_.describe() + " does not open '" + path +
+                          "' (wrong key, or the key before the last rotate-master-key)");
+    }
+  } catch (...) {  // the destructor will not run
+    OPENSSL_cleanse(master_.data(), master_.size());
+    sqlite3_close_v2(db_);
+    throw;
   }
 }
 
 KmsStore::~KmsStore() {
   OPENSSL_cleanse(master_.data(), master_.size());
-  sqlite3_close(db_);
+  sqlite3_close_v2(db_);
 }
 
 void KmsStore::check_master() {

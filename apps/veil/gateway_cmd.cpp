@@ -37,7 +37,7 @@ struct GatewayArgs {
   std::string policy = "slo";
   double slo_ms = 2000, headroom = 0.8;
   int max_queue = 32, late_queue = 2;
-  bool autoscale = false;
+  bool autoscale = false, kms = false;
   int min_groups = 1, max_groups = 4;
   double up_window_s = 3, down_window_s = 30, utilization = 0.7;
   int timeout_ms = 20000, queue_timeout_ms = 60000;
@@ -103,6 +103,7 @@ void run_gateway(const GatewayArgs& a) {
   if ((a.local > 0) == !a.groups_file.empty())
     throw std::invalid_argument("give either --local N (start N groups of parties here) or --groups FILE");
   if (a.local > 0 && a.model.empty()) throw std::invalid_argument("--local needs --model (the full model folder to share)");
+  if (a.kms && a.local == 0) throw std::invalid_argument("--kms starts a local KMS for --local groups");
   if (a.tls_cert.empty() != a.tls_key.empty()) throw std::invalid_argument("--tls-cert and --tls-key go together");
   serve::GatewayOptions o;
   o.balancer.policy = serve::parse_policy(a.policy);
@@ -127,6 +128,7 @@ void run_gateway(const GatewayArgs& a) {
     lo.model = a.model;
     lo.state_dir = std::filesystem::absolute(a.state_dir).string();
     lo.timeout_ms = a.timeout_ms;
+    lo.kms = a.kms;
     std::fprintf(stderr, "veil gateway: certificates and share bundles in %s\n", lo.state_dir.c_str());
     local = std::make_unique<serve::LocalGroups>(lo);
     o.client_model = local->client_model();
@@ -241,6 +243,9 @@ void register_gateway(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--state-dir", a->state_dir, "With --local: certificates, share bundles (key files) and party logs")
       ->capture_default_str();
+  cmd->add_flag("--kms", a->kms,
+                "With --local: start a key management service (`veil kms serve`, state in --state-dir/kms) and have "
+                "the parties fetch their bundle keys from it with one-time bootstrap tokens, instead of key files");
   cmd->add_option("--groups", a->groups_file,
                   "JSON file {\"groups\": [{\"parties\": [3 × host:port], \"health\": [3 × host:port]}]}: the "
                   "parties' --client-listen and --health-listen")

@@ -20,9 +20,10 @@ using nn::test::Processes;
 class GatewayStack : public ::testing::Test {
  protected:
   void SetUp() override {
-    gateway_ = &procs_.start({"gateway", "--local", "2", "--model", nn::test::repo_path("models/tiny-gpt2"), "--state-dir",
-                              state_, "--listen", address_, "--timeout-ms", "15000", "--slo-ms", "60000"},
-                             "gateway");
+    std::vector<std::string> args{"gateway", "--local", "2", "--model", nn::test::repo_path("models/tiny-gpt2"), "--state-dir",
+                                  state_, "--listen", address_, "--timeout-ms", "15000", "--slo-ms", "60000"};
+    if (kms_) args.push_back("--kms");
+    gateway_ = &procs_.start(args, "gateway");
     const auto deadline = std::chrono::steady_clock::now() + 180s;
     while (healthy() < 2) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << gateway_->err();
@@ -76,6 +77,7 @@ class GatewayStack : public ::testing::Test {
   Processes procs_{tmp_.path()};
   std::string address_ = nn::test::free_loopback_ports(1)[0];
   Process* gateway_ = nullptr;
+  bool kms_ = false;  // the parties fetch their keys from a local KMS
 };
 
 TEST_F(GatewayStack, ServesCompletionsAndSessionsOnTwoGroups) {
@@ -108,6 +110,29 @@ TEST_F(GatewayStack, ServesCompletionsAndSessionsOnTwoGroups) {
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("'prompt' must be a non-empty string"), std::string::npos) << r->body;
   EXPECT_EQ(metric("veil_gateway_requests_total{endpoint=\"sessions\",outcome=\"ok\"}"), 1);
+}
+
+// The same stack with a local KMS: the parties enrol with one-time tokens and fetch their keys.
+class GatewayStackKms : public GatewayStack {
+ protected:
+  void SetUp() override {
+    kms_ = true;
+    GatewayStack::SetUp();
+  }
+};
+
+TEST_F(GatewayStackKms, PartiesGetTheirKeysFromTheKmsAndServe) {
+  auto r = client().Post("/v1/completions", R"({"prompt": "Once upon a time", "max_tokens": 2})", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (int i = 0; i < 3; ++i) {  // key files were not given to the parties
+    const std::string log = Process::slurp(state_ + "/logs/group-0-party-" + std::to_string(i) + ".log");
+    EXPECT_NE(log.find("linked to parties"), std::string::npos) << log;
+  }
+  std::ifstream ps("/proc/" + std::to_string(status()["groups"][0]["pids"][0].get<int>()) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(ps)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cmdline.find("--bootstrap-token"), std::string::npos);
+  EXPECT_EQ(cmdline.find("--bundle-key"), std::string::npos);
 }
 
 // A party killed in the middle of a completion: the gateway's request fails on that group, the

@@ -80,10 +80,56 @@ LocalGroups::LocalGroups(LocalGroupsOptions o) : o_(std::move(o)) {
   if (!fs::exists(shared + "/party-2.bundle"))
     run_to_end(o_.veil_binary, {"share-model", o_.model, "--out", shared}, o_.state_dir + "/logs/share-model.log",
                "veil share-model " + o_.model);
+  model_name_ = fs::path(o_.model).lexically_normal().filename().string();
+  if (model_name_.empty()) model_name_ = fs::path(o_.model).lexically_normal().parent_path().filename().string();
+  if (o_.kms) start_kms();
+}
+
+void LocalGroups::start_kms() {
+  const std::string dir = o_.state_dir + "/kms", db = dir + "/kms.db", mk = dir + "/master.key";
+  const std::string log = o_.state_dir + "/logs/kms.log";
+  fs::create_directories(dir + "/tokens");
+  auto kms = [&](std::vector<std::string> args, const std::string& what) {
+    args.insert(args.begin(), "kms");
+    args.insert(args.end(), {"--db", db, "--master-key-file", mk});
+    run_to_end(o_.veil_binary, args, log, "veil kms " + what);
+  };
+  if (!fs::exists(db)) {
+    kms({"init", "--kms-ca-out", dir + "/kms-ca.pem"}, "init");
+    for (int i = 0; i < 3; ++i) {
+      const std::string s = std::to_string(i), org = "org" + s;
+      kms({"add-org", org}, "add-org");
+      kms({"put-key", "--model", model_name_, "--party", s, "--key-file", o_.state_dir + "/shared/keys/party-" + s + ".key",
+           "--bundle", o_.state_dir + "/shared/party-" + s + ".bundle"},
+          "put-key");
+      kms({"policy", "--model", model_name_, "--party", s, "--org", org, "--allow-version", "0.1.0"}, "policy");
+    }
+  }
+  kms_port_ = free_loopback_ports(1)[0];
+  kms_.pid = spawn(o_.veil_binary, {"kms", "serve", "--db", db, "--master-key-file", mk, "--listen",
+                                    "127.0.0.1:" + std::to_string(kms_port_)}, log);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {  // until it listens
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(kms_port_);
+    const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (up) return;
+    if (reap(kms_, false) || std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("veil kms serve did not start (see " + log + ")");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 LocalGroups::~LocalGroups() {
   for (int id : groups()) stop(id, std::chrono::seconds(5));
+  if (kms_.pid > 0 && !reap(kms_, false)) {
+    ::kill(kms_.pid, SIGTERM);
+    reap(kms_, true);
+  }
 }
 
 net::TlsFiles LocalGroups::client_tls() const {
@@ -110,11 +156,21 @@ GroupSpec LocalGroups::start(int id) {
     const std::string s = std::to_string(i);
     g.parties[size_t(i)] = net::parse_endpoint(ep(3 + i));
     g.health[size_t(i)] = ep(6 + i);
-    const std::vector<std::string> args{
+    std::vector<std::string> args{
         "party", "--serve", "--id", s, "--peers", peers, "--client-listen", ep(3 + i), "--health-listen", ep(6 + i),
-        "--bundle", shared + "/party-" + s + ".bundle", "--bundle-key", shared + "/keys/party-" + s + ".key",
-        "--cert", certs + "/party" + s + ".pem", "--key", certs + "/party" + s + ".key", "--ca", certs + "/ca.pem",
-        "--timeout-ms", std::to_string(o_.timeout_ms)};
+        "--bundle", shared + "/party-" + s + ".bundle", "--cert", certs + "/party" + s + ".pem", "--key",
+        certs + "/party" + s + ".key", "--ca", certs + "/ca.pem", "--timeout-ms", std::to_string(o_.timeout_ms)};
+    if (o_.kms) {  // a one-time token for this worker, then the key from the KMS
+      const std::string dir = o_.state_dir + "/kms", worker = "g" + std::to_string(id) + "-p" + s + "-" + std::to_string(ports[0]);
+      const std::string token = dir + "/tokens/" + worker;
+      run_to_end(o_.veil_binary, {"kms", "issue-token", "--db", dir + "/kms.db", "--master-key-file", dir + "/master.key",
+                                  "--org", "org" + s, "--party", s, "--worker", worker, "--ttl", "600", "--out", token},
+                 o_.state_dir + "/logs/kms.log", "veil kms issue-token");
+      args.insert(args.end(), {"--kms", "https://127.0.0.1:" + std::to_string(kms_port_), "--kms-ca", dir + "/kms-ca.pem",
+                               "--bootstrap-token", token, "--kms-model", model_name_});
+    } else {
+      args.insert(args.end(), {"--bundle-key", shared + "/keys/party-" + s + ".key"});
+    }
     const std::string log = o_.state_dir + "/logs/group-" + std::to_string(id) + "-party-" + s + ".log";
     procs[size_t(i)].pid = spawn(o_.veil_binary, args, log);
     g.pids[size_t(i)] = procs[size_t(i)].pid;

@@ -1,7 +1,9 @@
 // Party groups as local processes (`veil gateway --local N`): each group is three
 // `veil party --serve` processes on loopback ports, with TLS certificates from `veil certs` and
-// share bundles from `veil share-model` made once in a state folder. The bundles' keys are the
-// key files share-model writes (keys/party-<i>.key), read by the parties from disk.
+// share bundles from `veil share-model` made once in a state folder. The parties read their
+// bundle keys from the key files share-model writes (keys/party-<i>.key), or, with `kms`, fetch
+// them from a local `veil kms serve` (three organisations org0..org2, one per party; the keys
+// imported once; a one-time bootstrap token issued per worker as its group starts).
 #pragma once
 #include <sys/types.h>
 
@@ -29,6 +31,7 @@ struct LocalGroupsOptions {
   std::string model;        // the full model folder (share-model splits it)
   std::string state_dir;    // certs/, shared/ (bundles, keys, client/), logs/
   int timeout_ms = 20000;   // the parties' --timeout-ms
+  bool kms = false;         // keys from a local KMS (state_dir/kms/) instead of key files
 };
 
 class LocalGroups {
@@ -58,7 +61,11 @@ class LocalGroups {
     bool reaped = false;
   };
   bool reap(Proc& p, bool block);
+  void start_kms();
   LocalGroupsOptions o_;
+  std::string model_name_;
+  uint16_t kms_port_ = 0;
+  Proc kms_;
   std::map<int, std::array<Proc, 3>> procs_;
 };
 

@@ -331,8 +331,9 @@ void register_serve(CLI::App* kms) {
       std::fprintf(stderr, "veil kms: %s\n", line.c_str());
       std::fflush(stderr);
     };
+    if (!a->attestation_policy.empty())
+      opt.configure = [&](serve::KmsService& s) { serve::add_dcap_verifiers(s, a->attestation_policy); };
     serve::KmsServer server(store, opt);
-    if (!a->attestation_policy.empty()) serve::add_dcap_verifiers(server.service(), a->attestation_policy);
     std::fprintf(stderr, "veil kms: serving on https://%s:%d\n", at.host.c_str(), server.port());
     std::fflush(stderr);
     int sig = 0;

@@ -287,6 +287,7 @@ bool KmsService::healthy() {
 
 KmsServer::KmsServer(KmsStore& store, const KmsServerOptions& opt) : service_(store, opt.cert_ttl_seconds, opt.clock) {
   if (opt.log) service_.set_log(opt.log);
+  if (opt.configure) opt.configure(service_);
   CertAndKey tls = store.server_cert();
   X509Ptr cert = parse_cert(tls.cert_pem);
   PkeyPtr key = parse_private_key(tls.key_pem);

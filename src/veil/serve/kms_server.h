@@ -58,7 +58,8 @@ class KmsService {
  public:
   KmsService(KmsStore& store, int64_t cert_ttl_seconds, Clock clock = system_now);
 
-  // Adds a verifier for its kind() (the bootstrap-token verifier is always present).
+  // Adds a verifier for its kind() (the bootstrap-token verifier is always present). Not safe while
+  // requests are served: a server's verifiers are added by KmsServerOptions::configure.
   void add_verifier(std::unique_ptr<AttestationVerifier> v);
 
   KmsReply enrol(const std::string& body, const std::string& peer);
@@ -91,6 +92,7 @@ struct KmsServerOptions {
   int64_t cert_ttl_seconds = 86400;  // worker certificates' validity
   Clock clock = system_now;
   std::function<void(const std::string&)> log;  // one line per request outcome; no secrets
+  std::function<void(KmsService&)> configure;    // runs before the server listens: add verifiers here
 };
 
 // Serves KmsService over HTTPS in a background thread until stop() or destruction.

@@ -122,6 +122,26 @@ TEST_F(KmsServerTest, ConcurrentEnrolmentsWithOneTokenGrantExactlyOne) {
   EXPECT_EQ(store_->audit_log().size(), 8u);
 }
 
+TEST_F(KmsServerTest, EnrolmentsSucceedWhileAnotherProcessWritesTheDatabase) {
+  // As `veil kms issue-token` does while `veil kms serve` runs: a second connection writes tokens.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    KmsStore other(db_, MasterKeySource{master_file_});
+    for (int i = 0; !stop; ++i) {  // a write every millisecond, far more often than operators run commands
+      issue_bootstrap_token(other, {"org-a", 0, "filler-" + std::to_string(i)}, now_, 600);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::vector<Reply> replies;
+  for (int i = 0; i < 20; ++i) {
+    Worker w;
+    replies.push_back(enrol(token("org-a", 0, "worker-" + std::to_string(i)), w));
+  }
+  stop = true;
+  writer.join();
+  for (const Reply& r : replies) EXPECT_EQ(r.status, 200) << r.body.dump();
+}
+
 TEST_F(KmsServerTest, ExpiredTokenIsRefused) {
   const std::string tok = token("org-a", 0, "worker-a0", 60);
   now_ += 61;

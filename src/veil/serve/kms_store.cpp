@@ -416,19 +416,21 @@ void KmsStore::add_token(const std::string& token_hash, const WorkerIdentity& id
 
 TokenUse KmsStore::consume_token(const std::string& token_hash, int64_t now, TokenInfo& info) {
   std::lock_guard lock(mu_);
+  // Write first, with no statement open: a read transaction that later upgrades to a write fails at
+  // once (SQLITE_BUSY_SNAPSHOT, no busy wait) when another process wrote in between.
+  Stmt(db_, "UPDATE tokens SET used = ? WHERE hash = ? AND used IS NULL AND expires > ?")
+      .bind(1, now)
+      .bind(2, token_hash)
+      .bind(3, now)
+      .run();
+  const bool consumed = sqlite3_changes(db_) == 1;
   Stmt s(db_, "SELECT org, party, worker, expires, used FROM tokens WHERE hash = ?");
   s.bind(1, token_hash);
   if (!s.step()) return TokenUse::unknown;
   info = {token_hash.substr(0, 16), {s.text(0), int(s.integer(1)), s.text(2)}, s.integer(3), std::nullopt};
-  if (!s.null(4)) {
-    info.used = s.integer(4);
-    return TokenUse::used;
-  }
-  if (now >= info.expires) return TokenUse::expired;
-  Stmt(db_, "UPDATE tokens SET used = ? WHERE hash = ? AND used IS NULL").bind(1, now).bind(2, token_hash).run();
-  if (sqlite3_changes(db_) != 1) return TokenUse::used;  // another process used it in between
-  info.used = now;
-  return TokenUse::ok;
+  if (!s.null(4)) info.used = s.integer(4);
+  if (consumed) return TokenUse::ok;
+  return info.used ? TokenUse::used : TokenUse::expired;
 }
 
 std::vector<TokenInfo> KmsStore::tokens() {

@@ -127,7 +127,7 @@ class KmsStore {
 
   void add_token(const std::string& token_hash, const WorkerIdentity& id, int64_t expires, int64_t now);
   // Marks the token used if it exists, is unused and not expired at `now` (atomically: of two
-  // concurrent uses one wins). `id` gets the token's identity when it exists.
+  // concurrent uses one wins). `info` gets the token's identity when it exists.
   TokenUse consume_token(const std::string& token_hash, int64_t now, TokenInfo& info);
   std::vector<TokenInfo> tokens();
 

@@ -136,7 +136,7 @@ struct MarketArgs {
   std::string trend = "ensemble";
   double backtest_reach = 0.25;
   int max_trials = 0;
-  bool no_provisioning = false, no_prediction = false, no_calibration = false;
+  bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false;
 
   void add(CLI::App* c) {
     c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
@@ -171,6 +171,8 @@ struct MarketArgs {
         ->capture_default_str()->check(CLI::Range(0, 1000));
     c->add_flag("--no-provisioning", no_provisioning, "Ablation: SpotTune on the baseline type's spot market only");
     c->add_flag("--no-prediction", no_prediction, "Ablation: SpotTune without early stopping");
+    c->add_flag("--no-hand-over", no_hand_over,
+                "Ablation: with hourly billing, SpotTune does not hand a stopped trial's paid hour to the next trial");
     c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)");
   }
   tune::SimOptions sim() const {
@@ -195,6 +197,7 @@ struct MarketArgs {
     if (!o.trend_map && !o.trend_ensemble) throw std::invalid_argument("--trend: name at least one predictor");
     o.provisioning = !no_provisioning;
     o.prediction = !no_prediction;
+    o.hand_over = !no_hand_over;
     return o;
   }
   tune::Market load() const {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "veil/tune/backend.h"
 #include "veil/tune/eval.h"
@@ -162,6 +163,38 @@ TEST(TuneSim, SpotTuneStopsPoorTrialsAndKeepsTheBest) {
   EXPECT_GE(st.stopped_early, 8);
   EXPECT_LT(st.epochs_run, full.epochs_run / 2);
   EXPECT_LT(st.cost, full.cost / 3);  // early stopping and spot
+}
+
+TEST(TuneSim, HourlySpotTuneHandsAPaidHourToTheNextTrial) {
+  // Hourly billing, 20-minute epochs: a trial stopped after 3 epochs leaves most of its
+  // second hour paid; the next trial takes over the instance instead of a new one.
+  SyntheticMarket sm({1});
+  std::vector<std::vector<double>> ys = {decay(1.5, 1, 9)};
+  for (int k = 0; k < 11; ++k) ys.push_back(decay(2.5 + 0.1 * (k % 7), 1, 9));
+  CurveSet cs = curves(ys, 9);
+  ReplayBackend b(cs, 20);
+  LoggingBackend lb(b);
+  SimOptions o;
+  o.method = Method::spottune;
+  o.epochs = 9;
+  o.parallel = 2;
+  o.billing.mode = BillingMode::hourly;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < ys.size(); ++i) order.push_back(i);
+  o.hand_over = false;
+  auto without = simulate(sm.r, b, order, o);
+  o.hand_over = true;
+  auto with = simulate(sm.r, lb, order, o);
+  EXPECT_EQ(without.handovers, 0);
+  EXPECT_GT(with.handovers, 0);
+  EXPECT_LT(with.cost, without.cost);
+  EXPECT_EQ(with.best, without.best);
+  // Every epoch of every trial still runs once, in order.
+  std::map<size_t, int> last;
+  for (auto [c, e] : lb.runs) {
+    EXPECT_EQ(e, last[c] + 1) << "config " << c;
+    last[c] = e;
+  }
 }
 
 TEST(TuneSim, MoneyBudgetStopsTheRun) {

@@ -230,23 +230,29 @@ class Sim {
     return true;
   }
 
+  // The next trial to start: the front of the requeued ones, else a new one (-1: none).
+  int next_trial(double now, bool* from_queue) {
+    *from_queue = false;
+    if (!queue_.empty()) {
+      *from_queue = true;
+      return queue_.front();
+    }
+    if (next_new_ < order_.size() && next_new_ < size_t(o_.budget.max_trials) && spent(now) < o_.budget.money) {
+      Trial t;
+      t.config = order_[next_new_++];
+      tr_.push_back(t);
+      ++res_.trials;
+      return int(tr_.size() - 1);
+    }
+    return -1;
+  }
+
   void dispatch(double now) {
     for (;;) {
       if (running_ >= o_.parallel || halted_) return;
-      int pick = -1;
       bool from_queue = false;
-      if (!queue_.empty()) {
-        pick = queue_.front();
-        from_queue = true;
-      } else if (next_new_ < order_.size() && next_new_ < size_t(o_.budget.max_trials) && spent(now) < o_.budget.money) {
-        Trial t;
-        t.config = order_[next_new_++];
-        tr_.push_back(t);
-        pick = int(tr_.size() - 1);
-        ++res_.trials;
-      } else {
-        return;
-      }
+      int pick = next_trial(now, &from_queue);
+      if (pick < 0) return;
       Trial& t = tr_[size_t(pick)];
       int ty = 0;
       bool spot = false;
@@ -326,11 +332,44 @@ class Sim {
   void release(int i, St st) {
     Trial& t = tr_[size_t(i)];
     ++t.gen;
-    if (t.lease >= 0) close_lease(t.lease, now_, false);
+    const int li = t.lease;
     --running_;
     t.st = st;
     b_.release(t.config);
+    if (li >= 0 && hand_over(li)) {
+      tr_[size_t(i)].lease = -1;  // hand_over may have grown tr_: no reference held across it
+    } else if (li >= 0) {
+      close_lease(li, now_, false);
+    }
     dispatch(now_);
+  }
+
+  // SpotTune with hourly billing: a trial that stops or finishes leaves the rest of a paid
+  // hour; the next trial takes over its instance instead of a new one being started (it
+  // still pays the restore overhead; after its first epoch provisioning may move it).
+  bool hand_over(int li) {
+    if (o_.method != Method::spottune || !o_.provisioning || !o_.hand_over || o_.billing.mode != BillingMode::hourly ||
+        halted_)
+      return false;
+    if (running_ >= o_.parallel || prepaid_dollars(leases_[size_t(li)]) <= 0) return false;
+    const Lease& l0 = leases_[size_t(li)];
+    if (l0.spot && l0.revoke_at < now_ + o_.launch_overhead_s) return false;
+    const double left = l0.start + std::max(1.0, std::ceil((now_ - l0.start) / 3600.0 - 1e-9)) * 3600.0 - now_;
+    if (left < o_.launch_overhead_s) return false;  // nothing of the paid hour would be used
+    bool from_queue = false;
+    int pick = next_trial(now_, &from_queue);
+    if (pick < 0) return false;
+    Trial& n = tr_[size_t(pick)];
+    if (l0.spot && n.stuck >= kStuck) return false;  // next_trial only peeks at the queue; a new trial has stuck 0
+    if (from_queue) queue_.pop_front();
+    leases_[size_t(li)].trial = pick;
+    n.lease = li;
+    n.st = St::running;
+    ++n.gen;
+    ++running_;
+    ++res_.handovers;
+    push(now_ + o_.launch_overhead_s, Ev::ready, pick);
+    return true;
   }
 
   void end_epoch(int i) {

@@ -57,6 +57,7 @@ struct SimOptions {
   double migrate_gain = 0.15;  // migrate when the expected remaining cost drops by this fraction
   bool provisioning = true;    // false: SpotTune's prediction on the baseline type's spot only
   bool prediction = true;      // false: SpotTune's provisioning without early stopping
+  bool hand_over = true;       // hourly billing: a stopped trial's paid hour goes to the next trial
   // ASHA
   int eta = 3;
   int asha_min_epochs = 1;
@@ -93,6 +94,7 @@ struct SimResult {
   double best = 0;              // best metric at any checkpoint of any trial
   long best_config = -1;
   int trials = 0, epochs_run = 0, revocations = 0, migrations = 0, stopped_early = 0, failed = 0;
+  int handovers = 0;            // spottune, hourly: instances handed to the next trial with a paid hour left
   double spot_share = 0;        // fraction of instance-seconds on spot
   std::vector<std::pair<double, double>> best_vs_cost;  // (dollars spent, best so far)
   std::vector<std::string> errors;

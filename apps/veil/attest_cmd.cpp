@@ -8,6 +8,7 @@
 #include "veil/attest/verify.h"
 #include "veil/commands.h"
 #include "veil/core/digest.h"
+#include "veil/core/utc_time.h"
 
 namespace veil::app {
 namespace {
@@ -28,7 +29,7 @@ nlohmann::ordered_json to_json(const attest::VerifyResult& r) {
          {"tcb_status", attest::to_string(r.tcb_status)},
          {"advisory_ids", r.advisory_ids},
          {"fmspc", hex(r.fmspc)},
-         {"collateral_expires", attest::format_time(r.collateral_expires)},
+         {"collateral_expires", format_time(r.collateral_expires)},
          {"debug", rep.debug},
          {"report_data", hex(rep.report_data)}};
   if (rep.sgx) {
@@ -95,7 +96,7 @@ void register_attest(CLI::App& app) {
       ->required();
   cmd->add_flag("--json", args->json, "Print the result as one JSON object (\"verified\", and \"check\"/\"reason\" on failure)");
   cmd->callback([args] {
-    const int64_t at = attest::parse_time(args->at);
+    const int64_t at = parse_time(args->at);
     const std::string quote = read_file(args->quote);
     attest::VerifyResult r;
     try {

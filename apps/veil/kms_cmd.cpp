@@ -249,7 +249,7 @@ void register_audit(CLI::App* kms) {
     serve::KmsStore store(a->db.db, a->db.source());
     for (const serve::AuditRecord& r : store.audit_log(a->after))
       std::printf("%s\n", ordered_json{{"id", r.id},
-                                       {"time", serve::utc_time(r.time)},
+                                       {"time", format_time(r.time)},
                                        {"event", r.event},
                                        {"outcome", r.outcome},
                                        {"reason", r.reason},
@@ -280,15 +280,15 @@ void register_status(CLI::App* kms) {
         keys.push_back({{"version", k.version},
                         {"bundle_sha256", k.bundle_sha256},
                         {"retired", k.retired},
-                        {"created", serve::utc_time(k.created)}});
+                        {"created", format_time(k.created)}});
       out["policies"].push_back(
           {{"model", p.model}, {"party", p.party}, {"org", p.org}, {"versions", p.versions}, {"keys", keys}});
     }
     for (const serve::TokenInfo& t : store.tokens())
       out["tokens"].push_back({{"id", t.id},
                                {"identity", serve::describe(t.identity)},
-                               {"expires", serve::utc_time(t.expires)},
-                               {"used", t.used ? serve::utc_time(*t.used) : std::string()}});
+                               {"expires", format_time(t.expires)},
+                               {"used", t.used ? format_time(*t.used) : std::string()}});
     std::printf("%s\n", out.dump(2).c_str());
   });
 }

@@ -12,6 +12,7 @@
 
 #include "veil/attest/collateral.h"
 #include "veil/attest/verify.h"
+#include "veil/core/utc_time.h"
 
 namespace veil::attest::test {
 

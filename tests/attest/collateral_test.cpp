@@ -6,6 +6,7 @@
 
 #include "attest/attest_test_util.h"
 
+using namespace veil;
 using namespace veil::attest;
 using namespace veil::attest::test;
 

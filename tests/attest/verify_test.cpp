@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest/attest_test_util.h"
+#include "veil/core/utc_time.h"
 #include "veil/core/digest.h"
 
 using namespace veil;

@@ -10,6 +10,7 @@
 #include "attest/attest_test_util.h"
 #include "serve/kms_test_util.h"
 #include "veil/core/digest.h"
+#include "veil/core/utc_time.h"
 #include "veil/serve/dcap_verifier.h"
 
 namespace veil::serve::test {
@@ -85,7 +86,7 @@ TEST(DcapVerifier, EveryOtherStepOfTheSampleIsRefusedWithItsReason) {
   EXPECT_EQ(a.reason, "wrong_tee");
   EXPECT_EQ(a.detail, "the quote is a TDX quote, not SGX");
   // After the collateral expired (the PCK CRL's nextUpdate).
-  a = decide(p, attest::Tee::sgx, s.quote, attest::parse_time("2025-08-01T00:00:00Z"));
+  a = decide(p, attest::Tee::sgx, s.quote, parse_time("2025-08-01T00:00:00Z"));
   EXPECT_EQ(a.reason, "quote_rejected");
   EXPECT_NE(a.detail.find("check \"pck crl\" failed"), std::string::npos) << a.detail;
   // A corrupted quote signature.

@@ -87,9 +87,4 @@ struct QeIdentity {
 TcbInfo parse_tcb_info(std::string_view json);
 QeIdentity parse_qe_identity(std::string_view json);
 
-// "2025-06-20T00:00:00Z" (ISO-8601, UTC, optional fraction) or unix seconds ("1750377600") to unix
-// seconds. Throws std::invalid_argument naming the text.
-int64_t parse_time(std::string_view text);
-std::string format_time(int64_t unix_seconds);  // ISO-8601 UTC
-
 }  // namespace veil::attest

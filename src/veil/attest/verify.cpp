@@ -12,6 +12,7 @@
 #include "veil/attest/pki.h"
 #include "veil/attest/quote.h"
 #include "veil/core/digest.h"
+#include "veil/core/utc_time.h"
 
 namespace veil::attest {
 namespace {

@@ -52,12 +52,12 @@ AttestationResult BootstrapTokenVerifier::verify(const AttestationEvidence& evid
     case TokenUse::used:
       r.identity = info.identity;
       r.reason = "token_replayed";
-      r.detail = "bootstrap token " + info.id + " was already used at " + utc_time(*info.used);
+      r.detail = "bootstrap token " + info.id + " was already used at " + format_time(*info.used);
       return r;
     case TokenUse::expired:
       r.identity = info.identity;
       r.reason = "token_expired";
-      r.detail = "bootstrap token " + info.id + " expired at " + utc_time(info.expires);
+      r.detail = "bootstrap token " + info.id + " expired at " + format_time(info.expires);
       return r;
     case TokenUse::ok:
       break;

@@ -145,7 +145,7 @@ KmsReply KmsService::enrol(const std::string& body, const std::string& peer) {
     CertAndKey ca = store_.org_ca(a.identity.org);
     const std::string cert = issue_worker_cert(ca, key.get(), a.identity, now, cert_ttl_);
     OPENSSL_cleanse(ca.key_pem.data(), ca.key_pem.size());
-    r.detail = "certificate valid until " + utc_time(now + cert_ttl_) + " (" + evidence.kind;
+    r.detail = "certificate valid until " + format_time(now + cert_ttl_) + " (" + evidence.kind;
     for (const auto& [k, v] : a.claims) r.detail += ", " + k + " " + v;
     r.detail += ")";
     return grant(r, json{{"certificate", cert},

@@ -85,15 +85,6 @@ class KmsStore::Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-std::string utc_time(int64_t unix_seconds) {
-  const time_t t = time_t(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::optional<AeadKey> key_from_hex(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);

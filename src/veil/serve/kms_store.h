@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "veil/core/aead.h"
+#include "veil/core/utc_time.h"  // format_time: how the audit log and messages show times
 #include "veil/serve/kms_pki.h"
 
 struct sqlite3;
@@ -51,8 +52,6 @@ struct MasterKeySource {
 };
 
 std::string master_key_id(const AeadKey& key);
-// Unix seconds as ISO 8601 UTC ("2026-11-26T15:30:00Z"), as the audit log and messages show times.
-std::string utc_time(int64_t unix_seconds);
 // 64 hexadecimal digits (surrounding whitespace allowed) -> key; nullopt otherwise.
 std::optional<AeadKey> key_from_hex(std::string_view text);
 

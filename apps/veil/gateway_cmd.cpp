@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/commands.h"
+#include "veil/nn/session_token.h"
 #include "veil/serve/gateway.h"
 #include "veil/serve/local_groups.h"
 
@@ -43,6 +44,7 @@ struct GatewayArgs {
   int timeout_ms = 20000, queue_timeout_ms = 60000;
   int64_t max_new_tokens = 64;
   int threads = 64;
+  std::string session_key;  // the session tokens' HMAC key file (the parties' --session-key)
   // profile
   std::string profile_model, profile_out;
 };
@@ -129,16 +131,19 @@ void run_gateway(const GatewayArgs& a) {
     lo.state_dir = std::filesystem::absolute(a.state_dir).string();
     lo.timeout_ms = a.timeout_ms;
     lo.kms = a.kms;
+    lo.session_key = a.session_key;  // empty: state_dir/session.key, made once
     std::fprintf(stderr, "veil gateway: certificates and share bundles in %s\n", lo.state_dir.c_str());
     local = std::make_unique<serve::LocalGroups>(lo);
     o.client_model = local->client_model();
     o.client_tls = local->client_tls();
+    o.token_key = nn::read_session_key(local->session_key_file());  // the key the local parties check
   } else {
     if (a.client_model.empty() || a.client_tls.ca.empty() || a.client_tls.cert.empty() || a.client_tls.key.empty())
       throw std::invalid_argument("--groups needs --client-model (share-model's client/ folder) and --ca, --cert, --key "
                                   "(the gateway's client certificate, CN veil-client, for /v1/completions)");
     o.client_model = a.client_model;
     o.client_tls = a.client_tls;
+    if (!a.session_key.empty()) o.token_key = nn::read_session_key(a.session_key);  // else random: parties cannot check tokens
   }
   if (!a.profile.empty()) {
     o.profile = load_profile(a.profile);
@@ -294,6 +299,11 @@ void register_gateway(CLI::App& app) {
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "Largest max_tokens / max_new_tokens accepted")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->capture_default_str();
+  cmd->add_option("--session-key", a->session_key,
+                  "File holding the HMAC key of session tokens (text, at least 16 characters; give the same file to "
+                  "the parties' --session-key so that they refuse clients without a token). --local: default "
+                  "--state-dir/session.key, made once and given to the local parties; --groups: random when absent")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--threads", a->threads, "HTTP worker threads (waiting requests hold one)")->check(CLI::Range(2, 4096))->capture_default_str();
 
   CLI::App* prof = cmd->add_subcommand("profile", "Measure a model's cost profile (bytes, rounds and speed of the engine "

@@ -38,6 +38,7 @@ struct GenerateArgs {
   std::string parties;  // the client of three served parties when set
   net::TlsFiles tls;
   int timeout_ms = 60000;
+  std::string session_token;  // the gateway's, sent to the parties before the request
   KvFlags kv;  // resolved into opt.kv by run_generate
 };
 
@@ -156,6 +157,7 @@ void run_remote(const GenerateArgs& a) {
   parties.endpoints = net::parse_peers(a.parties);
   parties.tls = a.tls;
   parties.timeout = std::chrono::milliseconds(a.timeout_ms);
+  parties.session_token = a.session_token;
   if (!a.precision.empty()) {
     if (a.opt.kv.kind != nn::KvPolicyKind::full)
       throw std::invalid_argument("--precision runs with the full KV cache; drop --kv-policy");
@@ -176,8 +178,8 @@ void run_generate(const GenerateArgs& args) {
                                 " is a plaintext baseline (its choices would be opened under MPC): use --backend "
                                 "plaintext, or mpcache / streaming with MPC");
   if (!a.parties.empty()) return run_remote(a);
-  if (!a.tls.ca.empty() || !a.tls.cert.empty() || !a.tls.key.empty())
-    throw std::invalid_argument("--ca, --cert and --key are for --parties (the client of served parties)");
+  if (!a.tls.ca.empty() || !a.tls.cert.empty() || !a.tls.key.empty() || !a.session_token.empty())
+    throw std::invalid_argument("--ca, --cert, --key and --session-token are for --parties (the client of served parties)");
   const model::BpeTokenizer tok = model::BpeTokenizer::load_dir(a.model);
   nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(a.model);
   if (tok.vocab_size() > ck.config.vocab_size)
@@ -284,6 +286,9 @@ void register_generate(CLI::App& app) {
                   "step's outputs")
       ->check(CLI::Range(1, 86400000))
       ->capture_default_str();
+  cmd->add_option("--session-token", a->session_token,
+                  "With --parties: the session token the gateway returned (POST /v1/sessions), sent to each party "
+                  "before the request; parties started with --session-key refuse a session without a valid one");
   add_kv_flags(cmd, a->kv);
   cmd->callback([a] { run_generate(*a); });
 }

@@ -11,6 +11,7 @@
 #include "veil/net/link.h"
 #include "veil/net/tcp_transport.h"
 #include "veil/party_selftest.h"
+#include "veil/nn/session_token.h"
 #include "veil/party_serve.h"
 #include "veil/serve/kms_client.h"
 
@@ -32,6 +33,8 @@ struct PartyArgs {
   std::string client_listen, bundle, bundle_key;
   int64_t max_sessions = 0;
   std::string health_listen;
+  std::string session_key;  // the gateway's session-token key file
+  int group = -1;
   std::string kms, kms_ca, bootstrap_token, kms_model, worker_version = "0.1.0";
 };
 
@@ -99,14 +102,18 @@ void run_serve(const PartyArgs& a) {
   o.max_frame_bytes = a.max_frame_mib << 20;
   o.max_sessions = a.max_sessions;
   o.health_listen = a.health_listen;
+  if (a.session_key.empty() != (a.group < 0))
+    throw std::invalid_argument("--session-key and --group go together: the gateway's key and the group this party serves");
+  if (!a.session_key.empty()) o.session_key = nn::read_session_key(a.session_key), o.group = a.group;
   serve_party(o);
 }
 
 void run_party(const PartyArgs& a) {
   if (a.serve) return run_serve(a);
   if (!a.client_listen.empty() || !a.bundle.empty() || !a.bundle_key.empty() || a.max_sessions != 0 ||
-      !a.health_listen.empty() || !a.kms.empty())
-    throw std::invalid_argument("--client-listen, --bundle, --bundle-key, --kms, --max-sessions and --health-listen belong to --serve");
+      !a.health_listen.empty() || !a.kms.empty() || !a.session_key.empty() || a.group >= 0)
+    throw std::invalid_argument("--client-listen, --bundle, --bundle-key, --kms, --max-sessions, --health-listen, "
+                                "--session-key and --group belong to --serve");
   std::array<net::Endpoint, 3> peers = net::parse_peers(a.peers);
   net::TcpOptions opt = tcp_options(a, peers);
   net::Link link(a.id, net::connect_tcp(a.id, peers, opt), net::LinkOptions{opt.setup_timeout});
@@ -215,6 +222,12 @@ void register_party(CLI::App& app) {
         }
         return std::string();
       });
+  cmd->add_option("--session-key", a->session_key,
+                  "With --serve: the gateway's session-token key file (`veil gateway --session-key`); every session "
+                  "then needs a valid token of the gateway for --group (not forged, not expired, used once)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--group", a->group, "With --session-key: the id of the party group this party belongs to")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([a] { run_party(*a); });
 }
 

@@ -29,7 +29,9 @@ struct PeerLink {
 
 class Server {
  public:
-  explicit Server(const ServeOptions& o) : o_(o), tls_(o.tls), status_(o.id, o.health_listen) {}
+  explicit Server(const ServeOptions& o) : o_(o), tls_(o.tls), status_(o.id, o.health_listen) {
+    if (!o.session_key.empty()) tokens_.emplace(o.session_key, o.group);
+  }
 
   void run() {
     std::fprintf(stderr, "veil party %d: decrypting %s\n", o_.id, o_.bundle.c_str());
@@ -37,6 +39,7 @@ class Server {
     listener_ = net::listen_on(o_.client_listen, who());
     log("serving a GPT-2 of " + std::to_string(model_.config.n_layer) + " layers (" +
         std::to_string(model_.parameters) + " weights, shares only) to clients on " + o_.client_listen.str());
+    if (tokens_) log("sessions need a session token of the gateway for group " + std::to_string(o_.group));
     connect_peers();
     for (int64_t n = 1; o_.max_sessions == 0 || n <= o_.max_sessions;) {
       if (PartyStatus::draining()) return log("drained after SIGTERM, exiting");
@@ -104,7 +107,7 @@ class Server {
     try {
       client = net::open_message_conn(std::move(fd), tls_, true, net::client_common_name(), from,
                                       net::Clock::now() + o_.timeout, o_.max_frame_bytes);
-      r = nn::read_session_request(*client, model_, o_.id, o_.timeout);
+      r = nn::read_session_request(*client, model_, o_.id, o_.timeout, tokens_ ? &*tokens_ : nullptr);
     } catch (const nn::SessionRefused& e) {
       log(tag + "refused: " + e.what());
       status_.session_done("refused", 0, 0, 0);
@@ -159,6 +162,7 @@ class Server {
   net::Fd listener_;
   PeerLink peers_;
   PartyStatus status_;
+  std::optional<nn::SessionTokenVerifier> tokens_;  // with --session-key
 };
 
 }  // namespace

@@ -24,6 +24,10 @@ struct ServeOptions {
   uint64_t max_frame_bytes = uint64_t{1} << 30;
   int64_t max_sessions = 0;  // 0: serve until killed
   std::string health_listen;  // host:port of /healthz, /readyz, /metrics (party_health.h); "" for none
+  // The gateway's session-token key (--session-key); when set, every session needs a valid token
+  // for `group` (nn/session_token.h), each accepted once.
+  std::string session_key;
+  int group = 0;
 };
 
 // Returns after max_sessions sessions (served, refused or failed), or once drained after SIGTERM;

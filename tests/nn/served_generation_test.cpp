@@ -7,6 +7,8 @@
 // ditto run's do (nn/ditto_check.h; the probabilistic truncations make exact equality between two
 // MPC runs likely, not certain), and a client that asks for another plan, or speaks the session
 // version before plans, is refused clearly.
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "nn/ditto_check.h"
@@ -19,6 +21,7 @@
 #include "veil/net/socket.h"
 #include "veil/nn/precision_plan.h"
 #include "veil/nn/session_request.h"
+#include "veil/nn/session_token.h"
 
 namespace veil::nn {
 namespace {
@@ -118,6 +121,49 @@ TEST_F(ServedGenerationTest, PartiesRefuseRequestsThatDiffer) {
   EXPECT_EQ(finished(client(greedy_, "client2")).at("tokens"), want.at("tokens"));
   expect_exit_ok(parties);
   EXPECT_PRED2(test::contains, parties[1]->err(), "refused: the three parties received different session requests");
+}
+
+// Parties with the gateway's session key (--session-key, --group 1) refuse a client that bypasses
+// the gateway: no token, a forged one, an expired one, one for another group and a replayed one,
+// each with its reason to the client and in the log, and keep serving: a valid token is served.
+TEST_F(ServedGenerationTest, PartiesWithASessionKeyServeOnlyValidGatewayTokens) {
+  const std::string key_file = tmp_.path() + "/session.key", key = "0123456789abcdef0123456789abcdef";
+  std::ofstream(key_file) << key << "\n";
+  std::array<Process*, 3> parties{};
+  for (int i = 2; i >= 0; --i) parties[size_t(i)] = &start_party(i, 6, {"--session-key", key_file, "--group", "1"});
+  const int64_t now = int64_t(std::time(nullptr));
+  const std::vector<std::string> args = {"--prompt", kPrompt, "--max-new-tokens", "2"};
+  auto with_token = [&](const std::string& token) {
+    std::vector<std::string> a = args;
+    if (!token.empty()) a.insert(a.end(), {"--session-token", token});
+    return a;
+  };
+  auto refused = [&](const std::string& token, const std::string& name, const std::string& why) {
+    Process& c = client(with_token(token), name);
+    EXPECT_EQ(Processes::wait_exit(c, 60s), 1) << name << ": " << c.err();
+    EXPECT_PRED2(test::contains, c.err(), "refused the session: " + why) << name;
+  };
+  refused("", "no-token", "this party requires a session token from the gateway");
+  refused(make_session_token("another key, not the gateway's", "f0", 1, now + 300), "forged",
+          "the session token is not one the gateway issued (bad MAC)");
+  refused(make_session_token(key, "e0", 1, now - 10), "expired", "the session token expired");
+  refused(make_session_token(key, "a0", 2, now + 300), "other-group",
+          "the session token is for party group 2, this party serves group 1");
+  const std::string valid = make_session_token(key, "b0", 1, now + 300);
+  const nlohmann::json got = finished(client(with_token(valid), "valid"));
+  EXPECT_EQ(got.at("tokens").size(), 2u);
+  refused(valid, "replayed", "the session token of session b0 was used before (replay)");
+  expect_exit_ok(parties);
+  for (Process* p : parties) {
+    EXPECT_PRED2(test::contains, p->err(), "sessions need a session token of the gateway for group 1");
+    EXPECT_PRED2(test::contains, p->err(), "session 1 (the client at ");
+    EXPECT_PRED2(test::contains, p->err(), "refused: this party requires a session token");
+    EXPECT_PRED2(test::contains, p->err(), "refused: the session token is not one the gateway issued");
+    EXPECT_PRED2(test::contains, p->err(), "refused: the session token expired");
+    EXPECT_PRED2(test::contains, p->err(), "refused: the session token is for party group 2");
+    EXPECT_PRED2(test::contains, p->err(), "2 steps, greedy: done");
+    EXPECT_PRED2(test::contains, p->err(), "refused: the session token of session b0 was used before (replay)");
+  }
 }
 
 TEST_F(ServedGenerationTest, WrongModelConfigIsRefusedWithAReason) {

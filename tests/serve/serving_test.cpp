@@ -95,10 +95,18 @@ TEST_F(GatewayStack, ServesCompletionsAndSessionsOnTwoGroups) {
   const json s = json::parse(r->body);
   const std::string parties = s["parties"][0].get<std::string>() + "," + s["parties"][1].get<std::string>() + "," +
                               s["parties"][2].get<std::string>();
+  // A client that bypasses the gateway (no token) is refused by the parties.
+  Process& bypass = procs_.start({"generate", "--parties", parties, "--ca", state_ + "/certs/ca.pem", "--cert",
+                                  state_ + "/certs/client.pem", "--key", state_ + "/certs/client.key", "--model",
+                                  state_ + "/shared/client", "--prompt", "Once upon a time", "--max-new-tokens", "3",
+                                  "--timeout-ms", "60000"},
+                                 "bypass-client");
+  EXPECT_EQ(Processes::wait_exit(bypass, 120s), 1) << bypass.err();
+  EXPECT_NE(bypass.err().find("this party requires a session token from the gateway"), std::string::npos) << bypass.err();
   Process& gen = procs_.start({"generate", "--parties", parties, "--ca", state_ + "/certs/ca.pem", "--cert",
                                state_ + "/certs/client.pem", "--key", state_ + "/certs/client.key", "--model",
                                state_ + "/shared/client", "--prompt", "Once upon a time", "--max-new-tokens", "3",
-                               "--json", "--timeout-ms", "60000"},
+                               "--json", "--timeout-ms", "60000", "--session-token", s["token"].get<std::string>()},
                               "session-client");
   ASSERT_EQ(Processes::wait_exit(gen, 120s), 0) << gen.err();
   r = client().Post("/v1/sessions/finish", json{{"token", s["token"]}, {"ok", true}}.dump(), "application/json");
@@ -174,7 +182,7 @@ TEST_F(GatewayStack, ADirectClientGetsAClearErrorWhenAPartyIsKilled) {
   Process& gen = procs_.start({"generate", "--parties", parties, "--ca", state_ + "/certs/ca.pem", "--cert",
                                state_ + "/certs/client.pem", "--key", state_ + "/certs/client.key", "--model",
                                state_ + "/shared/client", "--prompt", "Once upon a time", "--max-new-tokens", "40",
-                               "--timeout-ms", "20000"},
+                               "--timeout-ms", "20000", "--session-token", s["token"].get<std::string>()},
                               "session-client");
   ASSERT_TRUE(Processes::wait_for_err(gen, "  token ", 120s)) << gen.err();  // the session runs
   json group;

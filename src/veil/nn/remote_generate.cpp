@@ -11,6 +11,7 @@
 #include "veil/net/socket.h"
 #include "veil/nn/ditto_backend.h"
 #include "veil/nn/session_request.h"
+#include "veil/nn/session_token.h"
 
 namespace veil::nn {
 
@@ -59,7 +60,10 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
   req.kv = opt.kv;
   const PrecisionPlan plan = parties.plan ? *parties.plan : builtin_plan("fp64");
   req.plan_sha256 = plan_fingerprint(plan);
-  for (int i = 0; i < 3; ++i) conns[size_t(i)]->send(encode_request(req, i), parties.timeout);
+  for (int i = 0; i < 3; ++i) {
+    if (!parties.session_token.empty()) conns[size_t(i)]->send(encode_token(parties.session_token), parties.timeout);
+    conns[size_t(i)]->send(encode_request(req, i), parties.timeout);
+  }
   for (int i = 0; i < 3; ++i) {
     const std::vector<uint8_t> reply = conns[size_t(i)]->recv(parties.timeout);
     const mpc::ClientMessage kind = mpc::message_kind(reply, conns[size_t(i)]->peer());

@@ -26,6 +26,9 @@ struct RemoteParties {
   // The precision plan the parties must serve (their bundles' plan; the request carries its
   // fingerprint) and the client decodes for; unset: fp64, the FM64 backend.
   std::optional<PrecisionPlan> plan;
+  // The gateway's session token (POST /v1/sessions), sent before the request (nn/session_token.h);
+  // "" sends none. Parties with --session-key refuse a session without a valid one.
+  std::string session_token;
 };
 
 // `config_json` is the text of the client's config.json (the parties check its SHA-256 against

@@ -1,5 +1,7 @@
 #include "veil/nn/serve_session.h"
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "veil/model/checkpoint_layout.h"
@@ -77,8 +79,16 @@ ServedModel load_served_model(const std::string& bundle_path, const AeadKey& key
 }
 
 SessionRequest read_session_request(net::MessageConn& client, const ServedModel& m, int party,
-                                    std::chrono::milliseconds timeout) {
-  const std::vector<uint8_t> msg = client.recv(timeout);
+                                    std::chrono::milliseconds timeout, SessionTokenVerifier* tokens) {
+  std::vector<uint8_t> msg = client.recv(timeout);
+  std::string token;
+  try {
+    if (decode_token(msg, token, client.peer())) msg = client.recv(timeout);
+  } catch (const std::runtime_error& e) {
+    throw SessionRefused(e.what());
+  }
+  if (tokens)
+    if (std::string why = tokens->accept(token, int64_t(std::time(nullptr))); !why.empty()) throw SessionRefused(why);
   SessionRequest r;
   try {
     r = decode_request(msg, party, client.peer());

@@ -18,6 +18,7 @@
 #include "veil/nn/plan_weights.h"
 #include "veil/nn/precision_plan.h"
 #include "veil/nn/session_request.h"
+#include "veil/nn/session_token.h"
 
 namespace veil::nn {
 
@@ -49,10 +50,12 @@ struct SessionOutcome {
   net::Traffic traffic;  // this party's link traffic during the session
 };
 
-// Waits up to `timeout` for the client's request. Throws SessionRefused for a request this party
+// Waits up to `timeout` for the client's request, after its session token when it sends one
+// (nn/session_token.h). With `tokens` (the party has the gateway's session key) the token is
+// checked first. Throws SessionRefused for a missing or invalid token or a request this party
 // cannot serve, LinkError when the client does not send one.
 SessionRequest read_session_request(net::MessageConn& client, const ServedModel& m, int party,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout, SessionTokenVerifier* tokens = nullptr);
 
 // Exchanges request fingerprints with both peers (one round, 32 bytes to each). Throws
 // SessionRefused when they differ (every party sees the difference), LinkError when the link fails.

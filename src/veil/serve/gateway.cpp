@@ -92,6 +92,11 @@ Gateway::Gateway(GatewayOptions o, Runner runner)
       p.endpoints = g.parties;
       p.tls = o_.client_tls;
       p.timeout = o_.session_timeout;
+      // The gateway is the client here: it issues itself a token for the group, as /v1/sessions
+      // would, for parties that check them (--session-key).
+      const std::string payload = random_hex(16) + "." + std::to_string(g.id) + "." +
+                                  std::to_string(int64_t(std::time(nullptr)) + o_.token_ttl.count());
+      p.session_token = payload + "." + sign(payload);
       return nn::generate_remote(p, config_text_, prompt, opt);
     };
   }

@@ -1,5 +1,7 @@
 #include "veil/serve/local_groups.h"
 
+#include "veil/core/digest.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,7 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include <filesystem>
+#include <fstream>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
@@ -82,6 +88,21 @@ LocalGroups::LocalGroups(LocalGroupsOptions o) : o_(std::move(o)) {
                "veil share-model " + o_.model);
   model_name_ = fs::path(o_.model).lexically_normal().filename().string();
   if (model_name_.empty()) model_name_ = fs::path(o_.model).lexically_normal().parent_path().filename().string();
+  if (o_.session_key.empty()) {
+    o_.session_key = o_.state_dir + "/session.key";
+    if (!fs::exists(o_.session_key)) {
+      unsigned char b[32];
+      if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness from OpenSSL");
+      const std::string tmp = o_.session_key + ".tmp";
+      {
+        std::ofstream out(tmp);
+        out << hex(std::span<const uint8_t>(b, sizeof b)) << "\n";
+        if (!out) throw std::runtime_error("cannot write " + tmp);
+      }
+      fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
+      fs::rename(tmp, o_.session_key);
+    }
+  }
   if (o_.kms) start_kms();
 }
 
@@ -159,7 +180,8 @@ GroupSpec LocalGroups::start(int id) {
     std::vector<std::string> args{
         "party", "--serve", "--id", s, "--peers", peers, "--client-listen", ep(3 + i), "--health-listen", ep(6 + i),
         "--bundle", shared + "/party-" + s + ".bundle", "--cert", certs + "/party" + s + ".pem", "--key",
-        certs + "/party" + s + ".key", "--ca", certs + "/ca.pem", "--timeout-ms", std::to_string(o_.timeout_ms)};
+        certs + "/party" + s + ".key", "--ca", certs + "/ca.pem", "--timeout-ms", std::to_string(o_.timeout_ms),
+        "--session-key", o_.session_key, "--group", std::to_string(id)};
     if (o_.kms) {  // a one-time token for this worker, then the key from the KMS
       const std::string dir = o_.state_dir + "/kms", worker = "g" + std::to_string(id) + "-p" + s + "-" + std::to_string(ports[0]);
       const std::string token = dir + "/tokens/" + worker;

@@ -32,6 +32,9 @@ struct LocalGroupsOptions {
   std::string state_dir;    // certs/, shared/ (bundles, keys, client/), logs/
   int timeout_ms = 20000;   // the parties' --timeout-ms
   bool kms = false;         // keys from a local KMS (state_dir/kms/) instead of key files
+  // The gateway's session-token key file, given to every party (--session-key, with --group);
+  // empty: state_dir/session.key, made once (64 random hex digits).
+  std::string session_key;
 };
 
 class LocalGroups {
@@ -54,6 +57,7 @@ class LocalGroups {
 
   std::string client_model() const { return o_.state_dir + "/shared/client"; }
   net::TlsFiles client_tls() const;
+  std::string session_key_file() const { return o_.session_key; }
 
  private:
   struct Proc {

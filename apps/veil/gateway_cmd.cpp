@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/commands.h"
+#include "veil/kv_flags.h"
 #include "veil/nn/session_token.h"
 #include "veil/serve/gateway.h"
 #include "veil/serve/local_groups.h"
@@ -34,7 +35,7 @@ struct GatewayArgs {
   std::string model, state_dir = "veil-local";
   std::string groups_file, client_model;
   net::TlsFiles client_tls;
-  std::string profile;
+  std::vector<std::string> profiles;
   std::string policy = "slo";
   double slo_ms = 2000, headroom = 0.8;
   int max_queue = 32, late_queue = 2;
@@ -46,7 +47,8 @@ struct GatewayArgs {
   int threads = 64;
   std::string session_key;  // the session tokens' HMAC key file (the parties' --session-key)
   // profile
-  std::string profile_model, profile_out;
+  std::string profile_model, profile_out, profile_precision = "fm64";
+  KvFlags profile_kv;
 };
 
 std::atomic<bool> g_stop{false};
@@ -93,8 +95,10 @@ std::vector<serve::GroupSpec> load_groups(const std::string& path) {
 }
 
 void run_profile(const GatewayArgs& a) {
-  std::fprintf(stderr, "veil gateway profile: running %s in process at 4 prompt lengths\n", a.profile_model.c_str());
-  const serve::CostProfile p = serve::measure_profile(a.profile_model);
+  const nn::KvPolicyConfig kv = a.profile_kv.resolve();
+  std::fprintf(stderr, "veil gateway profile: running %s in process at 4 prompt lengths (precision %s, KV cache %s)\n",
+               a.profile_model.c_str(), a.profile_precision.c_str(), nn::describe(kv).c_str());
+  const serve::CostProfile p = serve::measure_profile(a.profile_model, a.profile_precision, kv);
   std::ofstream out(a.profile_out);
   if (!out) throw std::runtime_error("cannot write " + a.profile_out);
   out << p.to_json().dump(2) << "\n";
@@ -145,8 +149,14 @@ void run_gateway(const GatewayArgs& a) {
     o.client_tls = a.client_tls;
     if (!a.session_key.empty()) o.token_key = nn::read_session_key(a.session_key);  // else random: parties cannot check tokens
   }
-  if (!a.profile.empty()) {
-    o.profile = load_profile(a.profile);
+  if (!a.profiles.empty()) {
+    o.profile = load_profile(a.profiles[0]);
+    for (size_t i = 1; i < a.profiles.size(); ++i) o.more_profiles.push_back(load_profile(a.profiles[i]));
+    for (const std::string& f : a.profiles) {
+      const serve::CostProfile p = load_profile(f);
+      std::fprintf(stderr, "veil gateway: cost profile %s: precision %s, KV cache %s\n", f.c_str(), p.precision.c_str(),
+                   p.kv_policy.c_str());
+    }
   } else if (!a.model.empty()) {
     std::fprintf(stderr, "veil gateway: measuring the cost profile of %s (--profile skips this)\n", a.model.c_str());
     o.profile = serve::measure_profile(a.model);
@@ -261,7 +271,10 @@ void register_gateway(CLI::App& app) {
   cmd->add_option("--cert", a->client_tls.cert, "With --groups: the gateway's client certificate (CN veil-client)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--key", a->client_tls.key, "With --groups: its key")->check(CLI::ExistingFile);
-  cmd->add_option("--profile", a->profile, "Cost profile (`veil gateway profile`); measured at start from --model when absent")
+  cmd->add_option("--profile", a->profiles,
+                  "Cost profile (`veil gateway profile`), repeatable: one per (precision, KV policy) served; a request's "
+                  "\"precision\" and \"kv_policy\" pick one (default: the first). Measured at start from --model "
+                  "(fm64, full cache) when absent")
       ->check(CLI::ExistingFile);
   cmd->add_option("--policy", a->policy, "Balancer: slo, round-robin or least-connections")
       ->check(CLI::IsMember({"slo", "round-robin", "least-connections"}))
@@ -310,6 +323,12 @@ void register_gateway(CLI::App& app) {
                                                   "in process at a few prompt lengths, fitted) for --profile");
   prof->add_option("--model", a->profile_model, "The full model folder")->required()->check(CLI::ExistingDirectory);
   prof->add_option("--out", a->profile_out, "Where to write the profile (JSON)")->required();
+  prof->add_option("--precision", a->profile_precision,
+                   "fm64 (the FM64 backend, no plan: `veil generate` without --precision), or a precision plan as "
+                   "`veil generate --precision`: fp64, ditto (the folder's plan.json when it has the same formats) or "
+                   "PLAN.json; a plan runs with the full KV cache")
+      ->capture_default_str();
+  add_kv_flags(prof, a->profile_kv);
   prof->callback([a] { run_profile(*a); });
   cmd->callback([a, prof] {
     if (!prof->parsed()) run_gateway(*a);

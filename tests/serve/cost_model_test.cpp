@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "veil/nn/checkpoint.h"
+#include "veil/nn/ditto_generate.h"
 #include "veil/nn/private_generate.h"
 
 namespace veil::serve {
@@ -78,6 +79,64 @@ TEST(CostModel, MeasuredProfileOfTheTinyModelPredictsItsTraffic) {
   const Cost c = p.predict({18, 6});
   EXPECT_NEAR(c.bytes / bytes, 1.0, 0.05) << c.bytes << " predicted, " << bytes << " measured";
   EXPECT_NEAR(c.rounds / rounds, 1.0, 0.05) << c.rounds << " predicted, " << rounds << " measured";
+}
+
+// The distilled tiny model under its Ditto plan (FM32 linear layers) costs fewer bytes than the
+// same shapes on the FM64 backend, and its profile predicts a run under the plan within 5%.
+TEST(CostModel, DittoProfileCostsLessAndPredictsItsTraffic) {
+  const std::string model = std::string(VEIL_SOURCE_DIR) + "/models/tiny-gpt2-ditto";
+  const CostProfile fm64 = measure_profile(model);
+  const CostProfile fp64 = measure_profile(model, "fp64");  // the same backend as ditto, every op on FM64
+  const CostProfile ditto = measure_profile(model, "ditto");
+  EXPECT_EQ(fm64.precision, "fm64");
+  EXPECT_EQ(fp64.precision, "fp64");
+  EXPECT_EQ(ditto.precision, "ditto");
+  EXPECT_EQ(ditto.kv_policy, "full");
+  for (const RequestShape r : {RequestShape{8, 4}, RequestShape{18, 6}, RequestShape{60, 20}}) {
+    EXPECT_LT(ditto.predict(r).bytes, fm64.predict(r).bytes) << r.prompt_tokens << "+" << r.new_tokens;
+    EXPECT_LT(ditto.predict(r).bytes, fp64.predict(r).bytes) << r.prompt_tokens << "+" << r.new_tokens;
+  }
+  const nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(model);
+  nn::GenerateOptions opt;
+  opt.max_new_tokens = 6;
+  const std::vector<int32_t> prompt(18, 42);
+  double bytes = 0, rounds = 0;
+  for (const nn::PrivateToken& t : nn::generate_private(ck, prompt, opt, nn::resolve_precision("ditto", model).plan))
+    bytes += double(t.bytes_total), rounds += double(t.rounds);
+  const Cost c = ditto.predict({18, 6});
+  EXPECT_NEAR(c.bytes / bytes, 1.0, 0.05) << c.bytes << " predicted, " << bytes << " measured";
+  EXPECT_NEAR(c.rounds / rounds, 1.0, 0.05) << c.rounds << " predicted, " << rounds << " measured";
+  std::printf("bytes of 18+6 tokens: fm64 %.0f, fp64 %.0f, ditto %.0f predicted, %.0f measured\n",
+              fm64.predict({18, 6}).bytes, fp64.predict({18, 6}).bytes, c.bytes, bytes);
+  // The profile file keeps both.
+  const CostProfile back = CostProfile::from_json(ditto.to_json(), "test");
+  EXPECT_EQ(back.precision, "ditto");
+  EXPECT_EQ(back.to_json(), ditto.to_json());
+}
+
+// A StreamingLLM profile (a decoding step attends to a fifth of the context) predicts decode steps
+// that grow more slowly with the context than the full cache's: less at a long context.
+TEST(CostModel, KvPolicyProfileDiffersFromFullAtLongContext) {
+  const std::string model = std::string(VEIL_SOURCE_DIR) + "/models/tiny-gpt2";
+  nn::KvPolicyConfig kv;
+  kv.kind = nn::KvPolicyKind::streaming;
+  kv.budget = 0.2;
+  const CostProfile full = measure_profile(model);
+  const CostProfile streaming = measure_profile(model, "fm64", kv);
+  EXPECT_EQ(streaming.kv_policy, nn::describe(kv));
+  EXPECT_EQ(streaming.kv.kind, nn::KvPolicyKind::streaming);
+  EXPECT_LT(streaming.decode_bytes[1], full.decode_bytes[1]);
+  const RequestShape long_context{200, 100};
+  EXPECT_LT(streaming.predict(long_context).bytes, 0.9 * full.predict(long_context).bytes);
+  std::printf("bytes of 200+100 tokens: full %.0f, %s %.0f\n", full.predict(long_context).bytes,
+              streaming.kv_policy.c_str(), streaming.predict(long_context).bytes);
+  const CostProfile back = CostProfile::from_json(streaming.to_json(), "test");
+  EXPECT_EQ(back.kv.kind, nn::KvPolicyKind::streaming);
+  EXPECT_EQ(back.to_json(), streaming.to_json());
+  // A plan runs with the full cache only; h2o is plaintext only.
+  EXPECT_THROW(measure_profile(model, "ditto", kv), std::invalid_argument);
+  kv.kind = nn::KvPolicyKind::h2o;
+  EXPECT_THROW(measure_profile(model, "fm64", kv), std::invalid_argument);
 }
 
 }  // namespace

@@ -224,6 +224,73 @@ TEST(Gateway, SessionsAreLeasedWithASignedTokenAndEndedByTheClient) {
   EXPECT_EQ(counter(gw, "failed", "sessions"), 1);
 }
 
+// Profiles by (precision, kv_policy): a request's fields pick the one it is predicted with, an
+// unknown pair is refused naming the profiles, and a completion runs with its profile's KV policy.
+TEST(Gateway, PicksTheCostProfileByTheRequestsPrecisionAndKvPolicy) {
+  GatewayOptions o = options();  // fm64, full: 1 MB per token
+  CostProfile ditto = o.profile;
+  ditto.precision = "ditto";
+  ditto.prefill_bytes = {5e5, 0, 0}, ditto.decode_bytes = {5e5, 0};
+  CostProfile streaming = o.profile;
+  streaming.kv.kind = nn::KvPolicyKind::streaming;
+  streaming.kv_policy = nn::describe(streaming.kv);
+  streaming.prefill_bytes = {2.5e5, 0, 0}, streaming.decode_bytes = {2.5e5, 0};
+  o.more_profiles = {ditto, streaming};
+  std::vector<nn::KvPolicyKind> ran;
+  Gateway gw(o, [&](const GroupSpec&, const std::vector<int32_t>&, const nn::GenerateOptions& opt) {
+    ran.push_back(opt.kv.kind);
+    return tokens(int(opt.max_new_tokens));
+  });
+  gw.add_group(group(0));
+  auto predicted = [&](const std::string& extra) {
+    const Gateway::Reply r = gw.completion(R"({"prompt": "Once upon a time", "max_tokens": 2)" + extra + "}");
+    EXPECT_EQ(r.status, 200) << extra << " → " << r.body.dump();
+    return r.status == 200 ? r.body["veil"]["predicted_bytes"].get<double>() : -1.0;
+  };
+  EXPECT_NEAR(predicted(""), 2e6, 1);
+  EXPECT_NEAR(predicted(R"(, "precision": "fm64", "kv_policy": "full")"), 2e6, 1);
+  EXPECT_NEAR(predicted(R"(, "precision": "ditto")"), 1e6, 1);
+  EXPECT_NEAR(predicted(R"(, "kv_policy": "streaming")"), 5e5, 1);
+  EXPECT_NEAR(predicted(R"(, "kv_policy": ")" + streaming.kv_policy + "\""), 5e5, 1);
+  EXPECT_EQ(ran, (std::vector<nn::KvPolicyKind>{nn::KvPolicyKind::full, nn::KvPolicyKind::full, nn::KvPolicyKind::full,
+                                                nn::KvPolicyKind::streaming, nn::KvPolicyKind::streaming}));
+  // Sessions (on a fresh gateway: the completions above taught this one its fake groups' speed):
+  // the ditto profile predicts half the default's time, 1 MB per token at 1 MB/s.
+  {
+    Gateway fresh(o, [](const GroupSpec&, const std::vector<int32_t>&, const nn::GenerateOptions&) {
+      return std::vector<nn::PrivateToken>{};
+    });
+    fresh.add_group(group(0));
+    fresh.add_group(group(1));
+    const Gateway::Reply s = fresh.open_session(R"({"prompt_tokens": 4, "max_new_tokens": 2, "precision": "ditto"})");
+    ASSERT_EQ(s.status, 200) << s.body.dump();
+    EXPECT_NEAR(s.body["predicted_ms"].get<double>(), 1000, 100);
+    const Gateway::Reply d = fresh.open_session(R"({"prompt_tokens": 4, "max_new_tokens": 2})");
+    ASSERT_EQ(d.status, 200) << d.body.dump();
+    EXPECT_NE(d.body["group"], s.body["group"]);
+    EXPECT_NEAR(d.body["predicted_ms"].get<double>(), 2000, 100);
+  }
+  // Unknown pairs and bad fields: 400, naming the profiles there are; nothing reaches a group.
+  const size_t runs = ran.size();
+  for (const std::string& body : {std::string(R"({"prompt": "hi", "precision": "fp32"})"),
+                                  std::string(R"({"prompt": "hi", "precision": "ditto", "kv_policy": "streaming"})"),
+                                  std::string(R"({"prompt": "hi", "kv_policy": "mpcache"})")}) {
+    const Gateway::Reply r = gw.completion(body);
+    EXPECT_EQ(r.status, 400) << body;
+    const std::string m = r.body["error"]["message"];
+    EXPECT_NE(m.find("(fm64, full)"), std::string::npos) << m;
+    EXPECT_NE(m.find("(ditto, full)"), std::string::npos) << m;
+    EXPECT_NE(m.find("(fm64, " + streaming.kv_policy + ")"), std::string::npos) << m;
+  }
+  const Gateway::Reply bad = gw.open_session(R"({"prompt_tokens": 4, "max_new_tokens": 2, "precision": "fp32"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body["error"]["message"].get<std::string>().find("(ditto, full)"), std::string::npos);
+  EXPECT_EQ(gw.completion(R"({"prompt": "hi", "precision": 3})").status, 400);
+  EXPECT_EQ(ran.size(), runs);
+  EXPECT_EQ(counter(gw, "bad_request"), 4);
+  EXPECT_EQ(counter(gw, "bad_request", "sessions"), 1);
+}
+
 TEST(Gateway, ExportsItsMetrics) {
   Gateway gw(options(), [](const GroupSpec&, const std::vector<int32_t>&, const nn::GenerateOptions& o) { return tokens(int(o.max_new_tokens)); });
   gw.add_group(group(0));

@@ -6,11 +6,13 @@
 #include <iterator>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "veil/core/digest.h"
 #include "veil/nn/checkpoint.h"
+#include "veil/nn/ditto_generate.h"
 #include "veil/nn/private_generate.h"
 
 namespace veil::serve {
@@ -37,6 +39,33 @@ std::array<double, N> read_arr(const nlohmann::json& j, const char* key, const s
   return out;
 }
 
+// The settings of nn::to_json(KvPolicyConfig) back (its keys; the others keep their defaults).
+nn::KvPolicyConfig kv_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("policy") || !j["policy"].is_string())
+    throw std::runtime_error(where + ": 'kv' must be an object with a 'policy' name");
+  nn::KvPolicyConfig c;
+  try {
+    c.kind = nn::parse_kv_policy(j["policy"].get<std::string>());
+    if (j.contains("budget")) c.budget = j["budget"].get<double>();
+    if (j.contains("sink")) c.sink = j["sink"].get<int64_t>();
+    if (j.contains("snap_window")) c.snap_window = j["snap_window"].get<int64_t>();
+    if (j.contains("pool")) c.pool = j["pool"].get<int64_t>();
+    if (j.contains("page")) c.page = j["page"].get<int64_t>();
+    if (j.contains("static")) c.static_eviction = j["static"].get<bool>();
+    if (j.contains("gamma")) c.gamma = j["gamma"].get<double>();
+    if (j.contains("window")) c.window = j["window"].get<double>();
+    if (j.contains("reveal")) c.reveal = nn::parse_static_reveal(j["reveal"].get<std::string>());
+    if (j.contains("fine")) c.fine = j["fine"].get<int64_t>();
+    if (j.contains("coarse")) c.coarse = j["coarse"].get<int64_t>();
+    if (j.contains("alpha")) c.alpha = j["alpha"].get<double>();
+    if (j.contains("share")) c.share = j["share"].get<bool>();
+    nn::validate(c);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(where + ": bad 'kv': " + e.what());
+  }
+  return c;
+}
+
 }  // namespace
 
 Cost CostProfile::predict(const RequestShape& r) const {
@@ -61,6 +90,7 @@ nlohmann::json CostProfile::to_json() const {
           {"config_sha256", config_sha256},
           {"precision", precision},
           {"kv_policy", kv_policy},
+          {"kv", nn::to_json(kv)},
           {"prefill_bytes", arr(prefill_bytes)},
           {"prefill_rounds", arr(prefill_rounds)},
           {"decode_bytes", arr(decode_bytes)},
@@ -84,6 +114,7 @@ CostProfile CostProfile::from_json(const nlohmann::json& j, const std::string& w
   p.config_sha256 = str("config_sha256");
   p.precision = str("precision");
   p.kv_policy = str("kv_policy");
+  if (j.contains("kv")) p.kv = kv_from_json(j["kv"], where);
   p.prefill_bytes = read_arr<3>(j, "prefill_bytes", where);
   p.prefill_rounds = read_arr<3>(j, "prefill_rounds", where);
   p.decode_bytes = read_arr<2>(j, "decode_bytes", where);
@@ -136,7 +167,17 @@ void fit_profile(CostProfile& p, const std::vector<StepSample>& samples) {
   p.round_seconds = x[1];
 }
 
-CostProfile measure_profile(const std::string& model_dir) {
+CostProfile measure_profile(const std::string& model_dir, const std::string& precision, const nn::KvPolicyConfig& kv) {
+  nn::validate(kv);
+  if (kv.kind != nn::KvPolicyKind::full && kv.kind != nn::KvPolicyKind::streaming && kv.kind != nn::KvPolicyKind::mpcache)
+    throw std::invalid_argument(std::string("KV policy ") + nn::kv_policy_name(kv.kind) +
+                                " runs in plaintext only; a cost profile takes full, streaming or mpcache");
+  const bool planned = !precision.empty() && precision != "fm64";
+  if (planned && kv.kind != nn::KvPolicyKind::full)
+    throw std::invalid_argument("a precision plan runs with the full KV cache; profile --precision " + precision +
+                                " with --kv-policy full");
+  std::optional<nn::PrecisionPlan> plan;
+  if (planned) plan = nn::resolve_precision(precision, model_dir).plan;
   const nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(model_dir);
   std::ifstream in(model_dir + "/config.json", std::ios::binary);
   const std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -146,12 +187,23 @@ CostProfile measure_profile(const std::string& model_dir) {
   p.config_sha256 = hex(sha256(std::string_view(config)));
   nn::GenerateOptions opt;
   opt.max_new_tokens = 4;
+  opt.kv = kv;
+  p.kv = kv;
   p.kv_policy = nn::describe(opt.kv);
+  p.precision = "fm64";
+  if (plan) {  // a built-in name as given (the folder's plan.json may stand for it), a file's plan by its name
+    const std::vector<std::string> builtin = nn::builtin_plan_names();
+    if (std::find(builtin.begin(), builtin.end(), precision) != builtin.end())
+      p.precision = precision;
+    else
+      p.precision = !plan->name.empty() ? plan->name : std::filesystem::path(precision).stem().string();
+  }
   std::vector<StepSample> samples;
   for (int64_t n : {4, 12, 24, 40}) {
     std::vector<int32_t> prompt;
     for (int64_t i = 0; i < n; ++i) prompt.push_back(int32_t((i * 7919 + 13) % ck.config.vocab_size));
-    const std::vector<nn::PrivateToken> out = nn::generate_private(ck, prompt, opt);
+    const std::vector<nn::PrivateToken> out =
+        plan ? nn::generate_private(ck, prompt, opt, *plan) : nn::generate_private(ck, prompt, opt);
     for (size_t k = 0; k < out.size(); ++k)
       samples.push_back({n + int64_t(k), k == 0, double(out[k].bytes_total), double(out[k].rounds), out[k].seconds});
   }

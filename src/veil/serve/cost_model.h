@@ -7,7 +7,9 @@
 //   seconds ≈ bytes / bytes_per_second + rounds · round_seconds
 // (the speed of a group whose links are loopback memory). A group's own speed scales that
 // prediction (Balancer learns the scale from the sessions it serves). A profile holds one
-// precision plan and KV-cache policy: a request with another is refused.
+// precision plan and one KV-cache policy, as the run it was measured from: the gateway holds one
+// profile per (precision, kv_policy) it serves and predicts a request with the profile of the
+// request's pair (gateway.h).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "veil/nn/kv_policy_config.h"
 
 namespace veil::serve {
 
@@ -39,8 +43,12 @@ struct StepSample {
 struct CostProfile {
   std::string model;                      // the model folder's name (informative)
   std::string config_sha256;              // of its config.json
-  std::string precision = "fm64";         // the engine's precision plan the profile was measured with
-  std::string kv_policy = "full";         // the KV-cache policy (nn::describe)
+  // The precision the profile was measured with: "fm64" (the FM64 backend without a plan, what
+  // `veil generate` runs without --precision) or a precision plan's name ("fp64", "ditto", a plan
+  // file's name).
+  std::string precision = "fm64";
+  std::string kv_policy = "full";         // the KV-cache policy (nn::describe: "streaming budget=0.2 sink=4")
+  nn::KvPolicyConfig kv;                  // its settings ("kv" in the JSON; absent: full)
   std::array<double, 3> prefill_bytes{};  // a, b, c
   std::array<double, 3> prefill_rounds{};
   std::array<double, 2> decode_bytes{};   // d, e
@@ -60,7 +68,13 @@ struct CostProfile {
 
 // Runs the engine in process (the three parties as threads, nn/private_generate.h) on the model
 // folder at prompts of 4, 12, 24 and 40 tokens with 4 new tokens each, and fits a profile of it.
-CostProfile measure_profile(const std::string& model_dir);
+// `precision`: "fm64" (no plan) or a --precision argument (fp64, ditto, PLAN.json) resolved with
+// nn::resolve_precision against the folder, run by nn::generate_private under the plan (ditto
+// backend). `kv`: the KV-cache policy of the runs (full, streaming or mpcache: what the engine runs
+// under MPC; a precision plan runs with the full cache only). Throws std::invalid_argument for a
+// policy or precision the engine does not run, nn::PlanError for a plan that does not fit.
+CostProfile measure_profile(const std::string& model_dir, const std::string& precision = "fm64",
+                            const nn::KvPolicyConfig& kv = {});
 
 // Fits the profile's coefficients and speed from samples of at least three different prompt
 // lengths and two different decode contexts; throws std::invalid_argument otherwise.

@@ -220,6 +220,28 @@ Gateway::Waited Gateway::admit(std::unique_lock<std::mutex>& lock, uint64_t& tic
   }
 }
 
+std::optional<Gateway::Reply> Gateway::profile_for(const json& j, const CostProfile*& out) const {
+  for (const char* key : {"precision", "kv_policy"})
+    if (j.contains(key) && !j[key].is_string())
+      return error(400, std::string("'") + key + "' must be a string", "invalid_request_error");
+  const std::string precision = j.contains("precision") ? j["precision"].get<std::string>() : o_.profile.precision;
+  const std::string kv = j.contains("kv_policy") ? j["kv_policy"].get<std::string>() : o_.profile.kv_policy;
+  auto matches = [&](const CostProfile& p) {
+    return p.precision == precision && (p.kv_policy == kv || nn::kv_policy_name(p.kv.kind) == kv);
+  };
+  out = nullptr;
+  if (matches(o_.profile)) out = &o_.profile;
+  for (const CostProfile& p : o_.more_profiles)
+    if (!out && matches(p)) out = &p;
+  if (out) return std::nullopt;
+  std::string have;
+  auto name = [](const CostProfile& p) { return "(" + p.precision + ", " + p.kv_policy + ")"; };
+  have += name(o_.profile);
+  for (const CostProfile& p : o_.more_profiles) have += ", " + name(p);
+  return error(400, "no cost profile for precision '" + precision + "' and kv_policy '" + kv + "'; this gateway has " + have,
+               "invalid_request_error");
+}
+
 Gateway::Reply Gateway::completion(const std::string& body) {
   const double arrived = now();
   json j;
@@ -237,6 +259,9 @@ Gateway::Reply Gateway::completion(const std::string& body) {
   if (auto b = int_field(j, "max_tokens", 16, 1, o_.max_new_tokens, opt.max_new_tokens)) return record("completions", "bad_request", 0), *b;
   if (auto b = int_field(j, "top_k", 0, 0, config_.vocab_size, top_k)) return record("completions", "bad_request", 0), *b;
   opt.sampling.top_k = top_k;
+  const CostProfile* profile = nullptr;
+  if (auto b = profile_for(j, profile)) return record("completions", "bad_request", 0), *b;
+  opt.kv = profile->kv;
   if (j.contains("temperature")) {
     if (!j["temperature"].is_number() || j["temperature"].get<double>() < 0 || j["temperature"].get<double>() > 100)
       return bad_req("'temperature' must be a number from 0 to 100");
@@ -252,8 +277,8 @@ Gateway::Reply Gateway::completion(const std::string& body) {
     return bad_req("the prompt (" + std::to_string(prompt.size()) + " tokens) and max_tokens exceed the model's " +
                    std::to_string(config_.n_positions) + " positions");
   const RequestShape shape{int64_t(prompt.size()), opt.max_new_tokens};
-  const Cost cost = o_.profile.predict(shape);
-  const double base = o_.profile.seconds(cost);
+  const Cost cost = profile->predict(shape);
+  const double base = profile->seconds(cost);
 
   std::unique_lock lock(mu_);
   uint64_t ticket = 0;
@@ -353,8 +378,10 @@ Gateway::Reply Gateway::open_session(const std::string& body) {
     return error(400, "prompt_tokens + max_new_tokens exceed the model's " + std::to_string(config_.n_positions) + " positions",
                  "invalid_request_error");
   }
-  const Cost cost = o_.profile.predict({n, m});
-  const double base = o_.profile.seconds(cost);
+  const CostProfile* profile = nullptr;
+  if (auto b = profile_for(j, profile)) return record("sessions", "bad_request", 0), *b;
+  const Cost cost = profile->predict({n, m});
+  const double base = profile->seconds(cost);
   std::unique_lock lock(mu_);
   uint64_t ticket = 0;
   Waited w = admit(lock, ticket, base, std::nullopt, false, "sessions");

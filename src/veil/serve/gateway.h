@@ -1,6 +1,6 @@
 // The gateway (`veil gateway`): the clients' entry point to a set of party groups.
 //
-//   POST /v1/sessions            {"prompt_tokens": n, "max_new_tokens": m}
+//   POST /v1/sessions            {"prompt_tokens": n, "max_new_tokens": m, "precision", "kv_policy"}
 //        → 200 {"session", "token", "expires", "group", "parties": [3 × "host:port"],
 //               "predicted_ms"} once the chosen group is free for it; the client then opens the
 //          session with the three parties itself (`veil generate --parties`), so the gateway
@@ -9,6 +9,11 @@
 //                                unhealthy until its parties are ready again)
 //   POST /v1/completions         OpenAI-style {"prompt", "max_tokens", "temperature", "top_k"}: the
 //                                gateway is the client (it sees the prompt and the text)
+// "precision" and "kv_policy" (optional, both endpoints) pick the cost profile the request is
+// predicted with (GatewayOptions::profile and more_profiles; default the first); an unknown pair
+// is a 400 naming the profiles. The gateway does not match groups to profiles: a group serves
+// what its bundle holds (a plan fixes its precision), so every group must serve every profile's
+// pair. A completion runs with its profile's KV policy; a session's client sets its own.
 //   GET  /v1/status              groups, queues, the autoscaler's decisions (JSON)
 //   GET  /metrics, /healthz, /readyz (200 when a group is healthy)
 // Refusals: 400 for a bad body (naming the field), 429 with Retry-After when the balancer refuses
@@ -52,7 +57,8 @@ using Runner = std::function<std::vector<nn::PrivateToken>(const GroupSpec&, con
 struct GatewayOptions {
   BalancerOptions balancer;
   AutoscalerOptions autoscaler;
-  CostProfile profile;
+  CostProfile profile;                  // the default: a request without "precision" / "kv_policy"
+  std::vector<CostProfile> more_profiles;  // others, by (precision, kv_policy); the first of a pair counts
   std::string client_model;             // config.json, vocab.json, merges.txt (share-model's client/)
   net::TlsFiles client_tls;             // the gateway's client certificate (CN veil-client), for /v1/completions
   std::chrono::milliseconds session_timeout{30000};  // the parties' answers, as `veil generate --timeout-ms`
@@ -109,6 +115,10 @@ class Gateway {
   void record(const std::string& endpoint, const std::string& outcome, double seconds);
   void fail_group(int id, const std::string& why);
   std::string sign(const std::string& payload) const;
+  // The profile of the request's "precision" and "kv_policy" (each defaulting to the default
+  // profile's; kv_policy is a policy's describe string or just its name), or a 400 naming the
+  // profiles there are.
+  std::optional<Reply> profile_for(const nlohmann::json& j, const CostProfile*& out) const;
 
   struct Lease {
     uint64_t ticket;

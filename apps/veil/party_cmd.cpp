@@ -2,6 +2,7 @@
 // TCP with TLS 1.3 (or plaintext on loopback with --insecure), running one job — or, with
 // --serve, serving private generation sessions to clients (apps/veil/party_serve.cpp).
 #include <cstdio>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,19 @@ struct PartyArgs {
   int group = -1;
   std::string kms, kms_ca, bootstrap_token, kms_model, worker_version = "0.1.0";
 };
+
+// A CLI11 validator: "" when `parse` accepts the text, else its error message.
+template <class Parse>
+std::function<std::string(const std::string&)> parsed_by(Parse parse) {
+  return [parse](const std::string& s) {
+    try {
+      parse(s);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -142,14 +156,7 @@ void register_party(CLI::App& app) {
   cmd->add_option("--peers", a->peers,
                   "host:port of parties 0, 1 and 2, comma-separated; this party listens on its own entry")
       ->required()
-      ->check([](const std::string& s) {
-        try {
-          net::parse_peers(s);
-        } catch (const std::invalid_argument& e) {
-          return std::string(e.what());
-        }
-        return std::string();
-      });
+      ->check(parsed_by(net::parse_peers));
   cmd->add_option("--cert", a->tls.cert, "This party's certificate (PEM, CN veil-party-<id>), from `veil certs`")
       ->check(CLI::ExistingFile);
   cmd->add_option("--key", a->tls.key, "This party's private key (PEM)")->check(CLI::ExistingFile);
@@ -182,14 +189,7 @@ void register_party(CLI::App& app) {
   cmd->add_option("--client-listen", a->client_listen,
                   "With --serve: host:port where clients connect (TLS; the client certificate must be signed by --ca "
                   "and name veil-client)")
-      ->check([](const std::string& s) {
-        try {
-          net::parse_endpoint(s);
-        } catch (const std::invalid_argument& e) {
-          return std::string(e.what());
-        }
-        return std::string();
-      });
+      ->check(parsed_by(net::parse_endpoint));
   cmd->add_option("--bundle", a->bundle, "With --serve: this party's share bundle, party-<id>.bundle from `veil share-model`")
       ->check(CLI::ExistingFile);
   cmd->add_option("--bundle-key", a->bundle_key,
@@ -214,14 +214,7 @@ void register_party(CLI::App& app) {
                   "With --serve: host:port of a plain-HTTP listener for /healthz, /readyz (ready when linked to the "
                   "other parties and not draining) and /metrics (Prometheus). SIGTERM drains: the running session "
                   "finishes, no new one starts, the party exits 0")
-      ->check([](const std::string& s) {
-        try {
-          net::parse_endpoint(s);
-        } catch (const std::invalid_argument& e) {
-          return std::string(e.what());
-        }
-        return std::string();
-      });
+      ->check(parsed_by(net::parse_endpoint));
   cmd->add_option("--session-key", a->session_key,
                   "With --serve: the gateway's session-token key file (`veil gateway --session-key`); every session "
                   "then needs a valid token of the gateway for --group (not forged, not expired, used once)")

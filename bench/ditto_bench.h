@@ -13,8 +13,8 @@
 // gets the largest fb <= 20 with max|w|·2^fb < 2^(weight_bits − 1); biases and LayerNorm
 // parameters keep their op's fraction bits. The accumulator rule needs activations (calibration
 // data), which random weights have not: it would lower fb, but every fb > 10 gives the same casts
-// (a product at 8 + fb > 18 bits is truncated on FM32 before its up-cast to attention), so the
-// same bytes and rounds.
+// and rounds (a product at 8 + fb > 18 bits is truncated by its up-cast to attention,
+// upcast_trunc_a), and bytes that differ by 3 bits per query/key/value element per bit of fb.
 #pragma once
 #include <string>
 

@@ -51,42 +51,91 @@ std::vector<S> edges_and_random(const std::vector<S>& edges, int times, size_t r
   return v;
 }
 
-// ---- upcast_a: exact on [−2^30, 2^30]
+int64_t floor_shift(int64_t x, int d) { return x >> d; }  // arithmetic shift: ⌊x/2^d⌋
+
+// ---- upcast_a: exact on [−2^30, 2^30)
 
 TEST(RingCastTest, UpcastIsExactAtTheEdgesOfItsRange) {
   const int32_t lim = int32_t(1) << 30;
-  const std::vector<int32_t> edges = {-lim, -lim + 1, -lim + 2, -1, 0, 1, lim - 2, lim - 1, lim};
-  // 400 copies of each edge: r's top bit and the opened top bit take every combination.
-  const std::vector<int32_t> xs = edges_and_random<int32_t>(edges, 400, 5000, -lim, lim, 1);
+  const std::vector<int32_t> edges = {-lim, -lim + 1, -lim + 2, -1, 0, 1, lim - 3, lim - 2, lim - 1};
+  // 400 copies of each edge: the components' top bits and carries take every combination.
+  const std::vector<int32_t> xs = edges_and_random<int32_t>(edges, 400, 5000, -lim, lim - 1, 1);
   std::vector<uint32_t> x(xs.begin(), xs.end());
-  for (int shift : {0, 10, 32}) {
+  for (int shift : {0, 1, 10, 31, 32}) {
     auto [out, m] = run_cast<uint32_t, uint64_t>(x, [shift](Context& ctx, const AShare<uint32_t>& a) {
       return upcast_a(ctx, a, shift);
     });
     ASSERT_EQ(out.size(), x.size());
     for (size_t i = 0; i < x.size(); ++i)
-      ASSERT_EQ(int64_t(out[i]), int64_t(xs[i]) * (int64_t(1) << shift)) << "x " << xs[i] << " shift " << shift << " i " << i;
-    expect_cost(m, cost_upcast_a(int64_t(x.size())));
+      ASSERT_EQ(int64_t(out[i]), int64_t(uint64_t(int64_t(xs[i])) << shift)) << "x " << xs[i] << " shift " << shift << " i " << i;
+    expect_cost(m, cost_upcast_a(int64_t(x.size()), shift));
   }
 }
 
-TEST(RingCastTest, UpcastCostIsTwoRoundsAndEightBytesPerElementPerParty) {
+TEST(RingCastTest, UpcastCostIsTwoRoundsAndThreeWordsOfTheNeededBitsPerElement) {
   for (int64_t n : {1, 2, 3, 4, 1000, 1001}) {
     std::vector<uint32_t> x(size_t(n), 7);
-    auto [out, m] = run_cast<uint32_t, uint64_t>(x, [](Context& ctx, const AShare<uint32_t>& a) { return upcast_a(ctx, a, 0); });
-    for (uint64_t v : out) ASSERT_EQ(v, 7u);
-    expect_cost(m, cost_upcast_a(n));
-    EXPECT_EQ(m.rounds, 2);
-    EXPECT_EQ(m.bytes_total, 24 * n);
+    for (int shift : {0, 10, 32}) {
+      auto [out, m] = run_cast<uint32_t, uint64_t>(x, [shift](Context& ctx, const AShare<uint32_t>& a) {
+        return upcast_a(ctx, a, shift);
+      });
+      for (uint64_t v : out) ASSERT_EQ(v, uint64_t(7) << shift);
+      expect_cost(m, cost_upcast_a(n, shift));
+      const int ell = 32 - shift;
+      EXPECT_EQ(m.rounds, ell > 0 ? 2 : 0);
+      // 3ℓ + 1 bits per element, rounded up to whole bytes per message (at most 3 messages a party).
+      EXPECT_GE(m.bytes_total * 8, n * (3 * ell + 1) - (ell == 0 ? n : 0));
+      EXPECT_LE(m.bytes_total * 8, n * (3 * ell + 1) + 9 * 8);
+    }
   }
+  EXPECT_EQ(cost_upcast_a(3000, 10).bytes_total, 3000 * 67 / 8);  // 8.4 bytes per element
   auto [out, m] = run_cast<uint32_t, uint64_t>({}, [](Context& ctx, const AShare<uint32_t>& a) { return upcast_a(ctx, a, 0); });
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(m.bytes_total, 0);
 }
 
+// ---- upcast_trunc_a: within one ulp of the rounding, unbiased, on x + 2^(d−1) ∈ [−2^30, 2^30)
+
+TEST(RingCastTest, UpcastTruncIsWithinOneUlpOfTheRoundingAtTheEdges) {
+  for (int d : {1, 8, 18, 30}) {
+    const int64_t half = int64_t(1) << (d - 1), lim = int64_t(1) << 30;
+    const int64_t lo = -lim - half, hi = lim - half - 1;  // x + 2^(d−1) ∈ [−2^30, 2^30)
+    const std::vector<int64_t> edges = {lo, lo + 1, lo + 2, -1, 0, 1, hi - 2, hi - 1, hi};
+    std::vector<int64_t> xs;
+    for (int t = 0; t < 300; ++t) xs.insert(xs.end(), edges.begin(), edges.end());
+    std::mt19937_64 rng(uint64_t(d) + 17);
+    std::uniform_int_distribution<int64_t> dist(lo, hi);
+    for (int i = 0; i < 6000; ++i) xs.push_back(dist(rng));
+    std::vector<uint32_t> x;
+    for (int64_t v : xs) x.push_back(uint32_t(v));
+    auto [out, m] = run_cast<uint32_t, uint64_t>(x, [d](Context& ctx, const AShare<uint32_t>& a) { return upcast_trunc_a(ctx, a, d); });
+    ASSERT_EQ(out.size(), x.size());
+    double bias = 0, worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int64_t y = int64_t(out[i]);
+      const int64_t diff = y - floor_shift(xs[i] + half, d);  // vs round half up
+      ASSERT_TRUE(diff >= -1 && diff <= 1) << "d " << d << " x " << xs[i] << " y " << y;
+      const double err = double(y) - std::ldexp(double(xs[i]), -d);
+      bias += err / double(x.size()), worst = std::max(worst, std::abs(err));
+    }
+    std::printf("[ring_cast] upcast_trunc_a d=%d: mean error %+.4f ulp, max %.3f\n", d, bias, worst);
+    if (d >= 8) EXPECT_LT(std::abs(bias), 0.05);
+    EXPECT_LE(worst, 1.5);
+    expect_cost(m, cost_upcast_trunc_a(int64_t(x.size()), d));
+    EXPECT_EQ(m.rounds, 2);
+  }
+}
+
+TEST(RingCastTest, UpcastTruncRejectsABadShift) {
+  for (int d : {0, 31}) {
+    auto bad = [d](Context& ctx, const AShare<uint32_t>& a) { return upcast_trunc_a(ctx, a, d); };
+    EXPECT_THROW((run_cast<uint32_t, uint64_t>({1}, bad)), std::runtime_error);
+  }
+}
+
 TEST(RingCastTest, UpcastOutsideItsRangeCanWrap) {
-  // Documented failure mode: 2^31 − 1 (far outside [−2^30, 2^30]) comes out as 2^31 − 1 − 2^32
-  // when r falls where the wrap bit misreads: about half the time.
+  // Documented failure mode: 2^31 − 1 (far outside [−2^30, 2^30)) comes out as 2^31 − 1 − 2^32
+  // when the components' top bits misread the last carry: about half the time.
   const int32_t big = int32_t((uint32_t(1) << 31) - 1);
   std::vector<uint32_t> x(3000, uint32_t(big));
   auto [out, m] = run_cast<uint32_t, uint64_t>(x, [](Context& ctx, const AShare<uint32_t>& a) { return upcast_a(ctx, a, 0); });
@@ -119,8 +168,6 @@ std::vector<int64_t> downcast_inputs(int d, int64_t lo, int64_t hi, uint64_t see
   for (int i = 0; i < 4000; ++i) xs.push_back(dist(rng));
   return xs;
 }
-
-int64_t floor_shift(int64_t x, int d) { return x >> d; }  // arithmetic shift: ⌊x/2^d⌋
 
 TEST(RingCastTest, DowncastTruncatesWithinOneUlpAtTheEdges) {
   const int64_t lo = -(int64_t(1) << 31), hi = (int64_t(1) << 31) - 2;  // ⌊x/2^d⌋ + e must fit int32
@@ -177,7 +224,7 @@ TEST(RingCastTest, DowncastThenUpcastRoundTrips) {
     return upcast_a(ctx, downcast_local_a(ctx, a, 10), 10);
   });
   for (size_t i = 0; i < x.size(); ++i) ASSERT_LE(std::abs(int64_t(out[i]) - xs[i]), int64_t(1) << 11) << xs[i];
-  expect_cost(m, cost_upcast_a(int64_t(x.size())));
+  expect_cost(m, cost_upcast_a(int64_t(x.size()), 10));
 }
 
 // The fused forms against the kernels they replace (declared costs, which the tests above hold
@@ -188,7 +235,7 @@ TEST(RingCastTest, FusedFormsSaveRoundsAndBytes) {
     std::printf("[ring_cast] %-52s %2lld rounds, %6.2f B/element busiest party, %6.2f all parties\n", what,
                 (long long)c.rounds, double(c.bytes_max) / double(n), double(c.bytes_total) / double(n));
   };
-  line("upcast_a (shift fused)", cost_upcast_a(n));
+  line("upcast_a shift 10 (shift fused)", cost_upcast_a(n, 10));
   line("downcast_a d=10 (Ditto: trunc_a, then mod 2^32)", cost_downcast_a(n, 10));
   line("downcast_local_a d=10 (truncation fused)", cost_downcast_local_a(n, 10));
   // An FM64 product at 36 fraction bits going to FM32 at 8 (attention output -> linear).
@@ -196,11 +243,17 @@ TEST(RingCastTest, FusedFormsSaveRoundsAndBytes) {
   line("FM64/36 -> FM32/8: trunc_a 18, then downcast_a 10", trunc_then_down);
   line("FM64/36 -> FM32/8: downcast_local_a 28", cost_downcast_local_a(n, 28));
   // An FM32 product at 16 fraction bits going to FM64 at 18 (query/key/value -> attention).
-  const Cost trunc_then_up = cost_trunc_a<uint32_t>(n, 8) + cost_upcast_a(n);
+  const Cost trunc_then_up = cost_trunc_a<uint32_t>(n, 8) + cost_upcast_a(n, 10);
   line("FM32/16 -> FM64/18: trunc_a 8, then upcast_a shift 10", trunc_then_up);
-  line("FM32/16 -> FM64/18: upcast_a shift 2", cost_upcast_a(n));
-  EXPECT_LT(cost_upcast_a(n).rounds, trunc_then_up.rounds);
-  EXPECT_LT(cost_upcast_a(n).bytes_total, trunc_then_up.bytes_total);
+  line("FM32/16 -> FM64/18: upcast_a shift 2", cost_upcast_a(n, 2));
+  EXPECT_LT(cost_upcast_a(n, 2).rounds, trunc_then_up.rounds);
+  EXPECT_LT(cost_upcast_a(n, 2).bytes_total, trunc_then_up.bytes_total);
+  // An FM32 product at 26 fraction bits going to FM64 at 18 (query/key/value with 18-bit weights).
+  const Cost trunc_then_up0 = cost_trunc_a<uint32_t>(n, 8) + cost_upcast_a(n, 0);
+  line("FM32/26 -> FM64/18: trunc_a 8, then upcast_a", trunc_then_up0);
+  line("FM32/26 -> FM64/18: upcast_trunc_a 8", cost_upcast_trunc_a(n, 8));
+  EXPECT_LT(cost_upcast_trunc_a(n, 8).rounds, trunc_then_up0.rounds);
+  EXPECT_LT(cost_upcast_trunc_a(n, 8).bytes_total, trunc_then_up0.bytes_total);
   EXPECT_LT(cost_downcast_local_a(n, 28).rounds, trunc_then_down.rounds);
 }
 

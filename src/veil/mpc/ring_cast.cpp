@@ -1,11 +1,13 @@
 #include "veil/mpc/ring_cast.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/bit_message.h"
 #include "veil/mpc/narrow.h"
 
 namespace veil::mpc {
@@ -24,25 +26,27 @@ AShare<uint32_t> downcast_local_a(Context& ctx, const AShare<uint64_t>& x, int d
   return add_ap(ctx, window32_a(half_up, d), std::vector<uint32_t>{1u});
 }
 
-// ---- upcast_a
+// ---- upcast_a and upcast_trunc_a
 //
-// Per element, with dealer D, A = D + 1, B = D + 2. Party i holds components (x_i, x_{i+1}), so
-// A holds (x_A, x_B) and B holds (x_B, x_D): v_A = x_A + x_B and v_B = x_D are a 2-of-2 sharing.
-//
-// D and A draw r_A, a, m_A, g from their PRG stream; D and B draw r_B, b from theirs (all 32-bit).
-// D knows r = r_A + r_B mod 2^32, its top bit r_msb and the carry h = ⌊(r_A + r_B)/2^32⌋, and sends
-// B m_B = r_msb − m_A and h_B = h − a − g (mod 2^32).
-// Phase 1: A sends B c_A = v_A + 2^30 + r_A, B sends A c_B = v_B + r_B; both know
-// c = x′ + r mod 2^32 with x′ = x + 2^30 ∈ [0, 2^31] (uniform: r masks it).
-// Wrap: x′ + r ≥ 2^32 iff r_msb = 1 and c_msb = 0 (x′ ≤ 2^31: without r's top bit the sum stays
-// below 2^32; with it, a sum that wraps lands below x′ ≤ 2^31, one that does not stays ≥ r ≥ 2^31).
-// So over the integers x′ = c − r + 2^32·w with w = r_msb·(1 − c_msb), and with r = r_A + r_B − 2^32·h:
-//   x = (c − 2^30) − r_A − r_B + 2^32·(h + w)   (mod 2^64).
-// Phase 2: A sends B p_A = (1 − c_msb)·m_A + g, B sends A p_B = (1 − c_msb)·m_B + h_B − b; then
-// p_A + p_B = w + h − a − b (mod 2^32) and the components of y are
-//   y_A = −r_A + 2^32·a (D, A),   y_D = −r_B + 2^32·b (B, D),   y_B = c − 2^30 + 2^32·(p_A + p_B) (A, B),
-// each shifted left by `shift`. A sees c_B and p_B, masked by r_B and b; B sees c_A, m_B, h_B and
-// p_A, masked by r_A, m_A, a; D receives nothing.
+// Per element, with dealer D, A = D + 1, B = D + 2. Party i holds components (x_i, x_{i+1}): D holds
+// (x_D, x_A), A holds (x_A, x_B), B holds (x_B, x_D). A and B add the public κ = 2^30 + ρ to x_B
+// (ρ = 2^(d−1) when truncating by d, else 0), so the components X_A = x_A, X_B = x_B + κ, X_D = x_D
+// (in [0, 2^32)) sum to x″ = x + κ ∈ [0, 2^31) modulo 2^32 (the range assumption) and to
+// x″ + 2^32·W over the integers, W ∈ {0, 1, 2}. W is all the parties lack:
+//   W = w1 + w2 with w1 = ⌊(X_A + X_B)/2^32⌋ (A knows it) and, for u = (X_A + X_B) mod 2^32,
+//   w2 = ⌊(u + X_D)/2^32⌋ = a ∨ b, a = u's top bit (A), b = X_D's top bit (B and D): two top bits
+//   always carry, and one carries exactly when the sum's top bit is clear, which x″ < 2^31 makes it.
+// a ∨ b = a + b − a·b, and a·b with D's help: D and A draw a bit α and a word m; A sends B
+// e = a ⊕ α; D, who knows b, sends B t = α·b − m; then a·b = e·b + (1 − 2e)·α·b = (1 − 2e)·m + [e·b +
+// (1 − 2e)·t] (A's part + B's part). So W = P_A + P_B, P_A = w1 + a − (1 − 2e)·m (A, after drawing),
+// P_B = b − e·b − (1 − 2e)·t (B, after round 1).
+// The result: y = (X_A + X_B + X_D − 2^32·W − 2^30)·2^shift, exact; or, truncating,
+// y = ⌊X_A/2^d⌋ + ⌊X_B/2^d⌋ + ⌊X_D/2^d⌋ − 2^(32−d)·W − 2^(30−d) + 1 = ⌊(x + 2^(d−1))/2^d⌋ + 1 − e, where
+// e ∈ {0, 1, 2} counts the carries the local floors drop (as in downcast_local_a: unbiased over
+// the sharing's randomness). −W enters the components' high parts: ω_A (D and A draw it), ω_D (B and
+// D draw it) and ω_B = q_A + q_B, q_A = −P_A − ω_A (A → B with e, round 1), q_B = −P_B − ω_D (B → A,
+// round 2). Only W modulo 2^ℓ reaches y, ℓ = 32 − shift (32 + d when truncating): every word is ℓ bits.
+// Views: B sees e, q_A (masked by α, ω_A) and t (by m); A sees q_B (by ω_D); D receives nothing.
 
 namespace {
 
@@ -66,144 +70,166 @@ std::array<Chunk, 3> chunks_of(size_t n, int self) {
   return out;
 }
 
-// One chunk's randomness and intermediate words, from this party's point of view.
+// One chunk's randomness and words, from this party's point of view (ℓ-bit words in uint64_t).
 struct UpcastChunk {
-  std::vector<uint32_t> r_a, a, m_a, g;  // D and A
-  std::vector<uint32_t> r_b, b;          // D and B
-  std::vector<uint32_t> m_b, h_b;        // B (received from D)
-  std::vector<uint32_t> c;               // A and B: the opened x′ + r
+  std::vector<uint64_t> alpha, m, omega_a;  // D and A
+  std::vector<uint64_t> omega_d;            // D and B
+  std::vector<uint64_t> q_a;                // A: what it sent B
+  std::vector<uint64_t> omega_b;            // A and B
 };
 
-}  // namespace
+int high_bits(int shift) { return 32 - shift; }  // ℓ for a shift in [−30, 32] (negative: truncation)
 
-AShare<uint64_t> upcast_a(Context& ctx, const AShare<uint32_t>& x, int shift) {
-  if (shift < 0 || shift > 32) throw std::invalid_argument("upcast_a: shift " + std::to_string(shift) + " outside [0, 32]");
-  net::Link::Scope scope(ctx.link(), "upcast_a");
+// y = x·2^shift for shift ≥ 0 (exact), ≈ x/2^−shift for shift < 0 (header comment above).
+AShare<uint64_t> upcast(Context& ctx, const AShare<uint32_t>& x, int shift) {
   AShare<uint64_t> y(x.shape);
   const size_t n = x.size();
   if (n == 0) return y;
+  const int d = shift < 0 ? -shift : 0, ell = high_bits(shift);
+  const uint64_t mask = ell >= 64 ? ~uint64_t(0) : (uint64_t(1) << ell) - 1;
+  const uint32_t kappa = (uint32_t(1) << 30) + (d > 0 ? uint32_t(1) << (d - 1) : 0u);
+  // The local part of a component, and the constant on Y_B.
+  auto low = [shift, d](uint32_t v) { return shift >= 0 ? uint64_t(v) << shift : uint64_t(v) >> d; };
+  auto high = [ell](uint64_t w) { return ell == 0 ? uint64_t(0) : w << (64 - ell); };
+  const uint64_t y_b_const = shift >= 0 ? uint64_t(0) - (uint64_t(1) << (30 + shift))
+                                        : uint64_t(1) - (uint64_t(1) << (30 - d));
   const std::array<Chunk, 3> chunks = chunks_of(n, ctx.id());
   std::array<UpcastChunk, 3> st;
-  constexpr uint32_t kOffset = uint32_t(1) << 30;
 
-  // Randomness, chunk by chunk: each stream is drawn in the same order by both of its holders.
-  for (size_t c = 0; c < 3; ++c) {
-    const Chunk& ch = chunks[c];
-    UpcastChunk& s = st[c];
-    if (ch.n == 0) continue;  // nothing to draw (both holders skip it)
-    if (ch.role == kDealer || ch.role == kA) {
-      Prg& g = ch.role == kDealer ? ctx.prg_next() : ctx.prg_prev();  // the D/A seed
-      s.r_a = g.draw<uint32_t>(ch.n), s.a = g.draw<uint32_t>(ch.n), s.m_a = g.draw<uint32_t>(ch.n),
-      s.g = g.draw<uint32_t>(ch.n);
-    }
-    if (ch.role == kDealer || ch.role == kB) {
-      Prg& g = ch.role == kDealer ? ctx.prg_prev() : ctx.prg_next();  // the D/B seed
-      s.r_b = g.draw<uint32_t>(ch.n), s.b = g.draw<uint32_t>(ch.n);
-    }
-  }
-
-  // Phase 1: A → B c_A; B → A c_B; D → B (m_B, h_B).
-  std::vector<uint32_t> to_next, to_prev;
-  size_t from_prev_words = 0, from_next_words = 0;
-  for (size_t c = 0; c < 3; ++c) {
-    const Chunk& ch = chunks[c];
-    UpcastChunk& s = st[c];
-    if (ch.role == kA) {
-      for (size_t i = 0; i < ch.n; ++i) {
-        const size_t e = ch.lo + i;
-        to_next.push_back(uint32_t(x.s0[e] + x.s1[e] + kOffset + s.r_a[i]));
+  if (ell > 0) {
+    // Randomness, chunk by chunk: each stream is drawn in the same order by both of its holders.
+    for (size_t c = 0; c < 3; ++c) {
+      const Chunk& ch = chunks[c];
+      UpcastChunk& s = st[c];
+      if (ch.n == 0) continue;  // nothing to draw (both holders skip it)
+      if (ch.role == kDealer || ch.role == kA) {
+        Prg& g = ch.role == kDealer ? ctx.prg_next() : ctx.prg_prev();  // the D/A seed
+        s.alpha = g.draw<uint64_t>(ch.n), s.m = g.draw<uint64_t>(ch.n), s.omega_a = g.draw<uint64_t>(ch.n);
+        for (size_t i = 0; i < ch.n; ++i) s.alpha[i] &= 1, s.m[i] &= mask, s.omega_a[i] &= mask;
       }
-      from_next_words += ch.n;
-    } else if (ch.role == kB) {
-      for (size_t i = 0; i < ch.n; ++i) to_prev.push_back(uint32_t(x.s1[ch.lo + i] + s.r_b[i]));
-      from_prev_words += ch.n;
-      from_next_words += 2 * ch.n;
-    } else {
-      for (size_t i = 0; i < ch.n; ++i) {
-        const uint32_t r = s.r_a[i] + s.r_b[i];
-        const uint32_t h = uint32_t((uint64_t(s.r_a[i]) + s.r_b[i]) >> 32);
-        to_prev.push_back(uint32_t((r >> 31) - s.m_a[i]));
-        to_prev.push_back(uint32_t(h - s.a[i] - s.g[i]));
+      if (ch.role == kDealer || ch.role == kB) {
+        Prg& g = ch.role == kDealer ? ctx.prg_prev() : ctx.prg_next();  // the D/B seed
+        s.omega_d = g.draw<uint64_t>(ch.n);
+        for (uint64_t& v : s.omega_d) v &= mask;
       }
     }
-  }
-  net::Link& link = ctx.link();
-  std::vector<uint32_t> from_prev(from_prev_words), from_next(from_next_words);
-  link.send(ctx.next(), to_next);
-  link.send(ctx.prev(), to_prev);
-  link.recv(ctx.prev(), from_prev);
-  link.recv(ctx.next(), from_next);
-  size_t at_prev = 0, at_next = 0;
-  for (size_t c = 0; c < 3; ++c) {
-    const Chunk& ch = chunks[c];
-    UpcastChunk& s = st[c];
-    if (ch.role == kA) {
-      s.c.resize(ch.n);
+
+    // Round 1: A → B (e, q_A); D → B t.
+    MsgOut to_next, to_prev;
+    size_t from_prev_bits = 0, from_next_bits = 0;
+    for (size_t c = 0; c < 3; ++c) {
+      const Chunk& ch = chunks[c];
+      UpcastChunk& s = st[c];
       for (size_t i = 0; i < ch.n; ++i) {
-        const size_t e = ch.lo + i;
-        s.c[i] = uint32_t(x.s0[e] + x.s1[e] + kOffset + s.r_a[i] + from_next[at_next++]);
+        const size_t at = ch.lo + i;
+        if (ch.role == kA) {
+          const uint64_t sum = uint64_t(x.s0[at]) + uint32_t(x.s1[at] + kappa);
+          const uint64_t w1 = sum >> 32, a = (sum >> 31) & 1, e = a ^ s.alpha[i];
+          const uint64_t p_a = w1 + a - (1 - 2 * e) * s.m[i];
+          s.q_a.push_back((0 - p_a - s.omega_a[i]) & mask);
+          to_next.field(e, 1);
+          to_next.field(s.q_a.back(), ell);
+        } else if (ch.role == kDealer) {
+          const uint64_t b = x.s0[at] >> 31;
+          to_prev.field((s.alpha[i] * b - s.m[i]) & mask, ell);
+        }
       }
-    } else if (ch.role == kB) {
-      s.m_b.resize(ch.n), s.h_b.resize(ch.n), s.c.resize(ch.n);
-      for (size_t i = 0; i < ch.n; ++i) s.m_b[i] = from_next[at_next++], s.h_b[i] = from_next[at_next++];
-      for (size_t i = 0; i < ch.n; ++i) s.c[i] = uint32_t(x.s1[ch.lo + i] + s.r_b[i] + from_prev[at_prev++]);
+      if (ch.role == kB) from_prev_bits += ch.n * size_t(1 + ell), from_next_bits += ch.n * size_t(ell);
+    }
+    net::Link& link = ctx.link();
+    // A received message with the slack MsgIn reads past its end.
+    auto receive = [&link](int from, size_t bits) {
+      std::vector<uint8_t> in((bits + 7) / 8 + 16);
+      link.recv(from, in.data(), (bits + 7) / 8);
+      return MsgIn(std::move(in), 0);
+    };
+    link.send(ctx.next(), to_next.bytes());
+    link.send(ctx.prev(), to_prev.bytes());
+    MsgIn from_a = receive(ctx.prev(), from_prev_bits), from_d = receive(ctx.next(), from_next_bits);
+
+    // Round 2: B → A q_B.
+    MsgOut q_b_out;
+    size_t q_b_bits = 0;
+    for (size_t c = 0; c < 3; ++c) {
+      const Chunk& ch = chunks[c];
+      UpcastChunk& s = st[c];
+      if (ch.role == kA) q_b_bits += ch.n * size_t(ell);
+      if (ch.role != kB) continue;
+      s.omega_b.resize(ch.n);
+      for (size_t i = 0; i < ch.n; ++i) {
+        const uint64_t e = from_a.field(1), q_a = from_a.field(ell), t = from_d.field(ell);
+        const uint64_t b = x.s1[ch.lo + i] >> 31;
+        const uint64_t p_b = b - e * b - (1 - 2 * e) * t;
+        const uint64_t q_b = (0 - p_b - s.omega_d[i]) & mask;
+        q_b_out.field(q_b, ell);
+        s.omega_b[i] = (q_a + q_b) & mask;
+      }
+    }
+    link.send(ctx.prev(), q_b_out.bytes());
+    MsgIn from_b = receive(ctx.next(), q_b_bits);
+    for (size_t c = 0; c < 3; ++c) {
+      const Chunk& ch = chunks[c];
+      UpcastChunk& s = st[c];
+      if (ch.role != kA) continue;
+      s.omega_b.resize(ch.n);
+      for (size_t i = 0; i < ch.n; ++i) s.omega_b[i] = (s.q_a[i] + from_b.field(ell)) & mask;
     }
   }
 
-  // Phase 2: the 2-of-2 parts of the high half, A ↔ B.
-  to_next.clear(), to_prev.clear();
-  from_prev_words = from_next_words = 0;
-  for (size_t c = 0; c < 3; ++c) {
-    const Chunk& ch = chunks[c];
-    const UpcastChunk& s = st[c];
-    if (ch.role == kA) {
-      for (size_t i = 0; i < ch.n; ++i) to_next.push_back(uint32_t((1 - (s.c[i] >> 31)) * s.m_a[i] + s.g[i]));
-      from_next_words += ch.n;
-    } else if (ch.role == kB) {
-      for (size_t i = 0; i < ch.n; ++i) to_prev.push_back(uint32_t((1 - (s.c[i] >> 31)) * s.m_b[i] + s.h_b[i] - s.b[i]));
-      from_prev_words += ch.n;
-    }
-  }
-  std::vector<uint32_t> p_from_prev(from_prev_words), p_from_next(from_next_words);
-  link.send(ctx.next(), to_next);
-  link.send(ctx.prev(), to_prev);
-  link.recv(ctx.prev(), p_from_prev);
-  link.recv(ctx.next(), p_from_next);
-
-  // The components, each shifted left by `shift`.
-  auto lift = [shift](uint32_t low_negated, uint32_t high) {  // −low + 2^32·high, then · 2^shift
-    return uint64_t((uint64_t(high) << 32) - uint64_t(low_negated)) << shift;
-  };
-  at_prev = at_next = 0;
+  // The components: (Y_D, Y_A) on D, (Y_A, Y_B) on A, (Y_B, Y_D) on B.
   for (size_t c = 0; c < 3; ++c) {
     const Chunk& ch = chunks[c];
     const UpcastChunk& s = st[c];
     for (size_t i = 0; i < ch.n; ++i) {
-      const size_t e = ch.lo + i;
-      if (ch.role == kDealer) {  // (y_D, y_A)
-        y.s0[e] = lift(s.r_b[i], s.b[i]);
-        y.s1[e] = lift(s.r_a[i], s.a[i]);
-        continue;
-      }
-      const uint32_t own = ch.role == kA ? uint32_t((1 - (s.c[i] >> 31)) * s.m_a[i] + s.g[i])
-                                         : uint32_t((1 - (s.c[i] >> 31)) * s.m_b[i] + s.h_b[i] - s.b[i]);
-      const uint32_t peer = ch.role == kA ? p_from_next[at_next++] : p_from_prev[at_prev++];
-      const uint64_t y_b = (((uint64_t(uint32_t(own + peer)) << 32) + uint64_t(s.c[i])) - uint64_t(kOffset)) << shift;
-      if (ch.role == kA) {  // (y_A, y_B)
-        y.s0[e] = lift(s.r_a[i], s.a[i]);
-        y.s1[e] = y_b;
-      } else {  // (y_B, y_D)
-        y.s0[e] = y_b;
-        y.s1[e] = lift(s.r_b[i], s.b[i]);
+      const size_t at = ch.lo + i;
+      const uint64_t w_a = ell > 0 && ch.role != kB ? s.omega_a[i] : 0, w_d = ell > 0 && ch.role != kA ? s.omega_d[i] : 0;
+      const uint64_t w_b = ell > 0 && ch.role != kDealer ? s.omega_b[i] : 0;
+      if (ch.role == kDealer) {
+        y.s0[at] = low(x.s0[at]) + high(w_d);
+        y.s1[at] = low(x.s1[at]) + high(w_a);
+      } else if (ch.role == kA) {
+        y.s0[at] = low(x.s0[at]) + high(w_a);
+        y.s1[at] = low(uint32_t(x.s1[at] + kappa)) + high(w_b) + y_b_const;
+      } else {
+        y.s0[at] = low(uint32_t(x.s0[at] + kappa)) + high(w_b) + y_b_const;
+        y.s1[at] = low(x.s1[at]) + high(w_d);
       }
     }
   }
   return y;
 }
 
-Cost cost_upcast_a(int64_t n) {
-  if (n == 0) return {};
-  return {2, 8 * n, 24 * n};
+Cost upcast_cost(int64_t n, int shift) {
+  const int ell = high_bits(shift);
+  if (n == 0 || ell == 0) return {};
+  Cost c;
+  c.rounds = 2;
+  for (int p = 0; p < 3; ++p) {
+    int64_t bytes = 0;
+    for (const Chunk& ch : chunks_of(size_t(n), p)) {
+      const int64_t m = int64_t(ch.n);
+      if (ch.role == kA) bytes += (m * (1 + ell) + 7) / 8;  // round 1 to B
+      else bytes += (m * ell + 7) / 8;                     // D: round 1 to B; B: round 2 to A
+    }
+    c.bytes_total += bytes, c.bytes_max = std::max(c.bytes_max, bytes);
+  }
+  return c;
 }
+
+}  // namespace
+
+AShare<uint64_t> upcast_a(Context& ctx, const AShare<uint32_t>& x, int shift) {
+  if (shift < 0 || shift > 32) throw std::invalid_argument("upcast_a: shift " + std::to_string(shift) + " outside [0, 32]");
+  net::Link::Scope scope(ctx.link(), "upcast_a");
+  return upcast(ctx, x, shift);
+}
+Cost cost_upcast_a(int64_t n, int shift) { return upcast_cost(n, shift); }
+
+AShare<uint64_t> upcast_trunc_a(Context& ctx, const AShare<uint32_t>& x, int d) {
+  if (d < 1 || d > 30) throw std::invalid_argument("upcast_trunc_a: shift " + std::to_string(d) + " outside [1, 30]");
+  net::Link::Scope scope(ctx.link(), "upcast_trunc_a");
+  return upcast(ctx, x, -d);
+}
+Cost cost_upcast_trunc_a(int64_t n, int d) { return upcast_cost(n, -d); }
 
 }  // namespace veil::mpc

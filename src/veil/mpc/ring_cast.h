@@ -10,9 +10,11 @@
 // bits), w ∈ {0, 1, 2} (wraps), and the wrap term vanishes modulo 2^32 when d ≤ 32 — the
 // local truncation's failure mode lies outside the smaller ring.
 //
-// Up (32 → 64): needs the wrap of the shares. upcast_a is Ditto's dealer protocol
-// (secretflow/spu ditto_icml24, aby3 conversion) with the dealer role rotated over thirds of the
-// elements, as in mpc/dealt.h, and a lighter re-share; derivation in ring_cast.cpp.
+// Up (32 → 64): needs the wrap count of the shares. Ditto's protocol (secretflow/spu ditto_icml24,
+// aby3 conversion) opens x + r and corrects with r's top bit; upcast_a instead computes the wrap
+// count from the components' top bits with one dealer-assisted AND (cheaper: no opening, and only
+// the wrap's bits that reach the result are sent), the dealer role rotated over thirds of the
+// elements as in mpc/dealt.h; derivation in ring_cast.cpp. upcast_trunc_a fuses a truncation.
 #pragma once
 #include <cstdint>
 
@@ -44,21 +46,36 @@ AShare<uint32_t> downcast_local_a(Context& ctx, const AShare<uint64_t>& x, int d
 inline Cost cost_downcast_local_a(int64_t, int) { return {}; }
 
 // y = x · 2^shift on FM64, from x on FM32 (the up-cast and the fraction-bit shift fused; exact).
-// Protocol (per element; D deals, A = D + 1 and B = D + 2 hold x as x_A + x_B, the dealer role
-// rotating over thirds of the elements): D draws r = r_A + r_B mod 2^32 from the PRG streams it
-// shares with A and B, and sends B 2-of-2 shares (mod 2^32) of r's top bit and of the carry h of
-// r_A + r_B past 2^32; A and B open c = x + 2^30 + r mod 2^32 to each other. The wrap of that sum
-// is r_msb·(1 − c_msb), so x = c − 2^30 − r + 2^32·(r_msb·(1 − c_msb)) over the integers. The
-// result's components are −r_A (held with D), −r_B (with D) and c − 2^30 (A and B) in the low
-// half, PRG masks plus 2-of-2 parts in the high half: A and B exchange one 32-bit word each.
-// Range: x ∈ [−2^30, 2^30] (signed view of the FM32 value); outside it the wrap bit may be wrong
-// (an error of ±2^32, with probability up to 1/2).
+// Protocol (per element; D deals, A = D + 1 and B = D + 2, the dealer role rotating over thirds of
+// the elements; derivation in ring_cast.cpp): the sum of the three FM32 components, offset by
+// 2^30, lacks only its wrap count W ∈ {0, 1, 2} over the integers; A knows one carry and one top
+// bit a, B and D know the other top bit b, and the last carry is a ∨ b for values in range. One
+// AND of a and b with D's help (A → B a masked bit, D → B one word), then A and B exchange their
+// parts of −W re-shared with PRG masks. Only W modulo 2^(32 − shift) reaches y, so each word has
+// ℓ = 32 − shift bits; the low halves of the components are the FM32 components themselves.
+// Range: x ∈ [−2^30, 2^30) (signed view of the FM32 value); outside it W may be off by one (an
+// error of ±2^32·2^shift, with probability up to 1/2).
 // Error: exact in range.
-// Cost: 2 rounds; every party sends 8 bytes per element (busiest 8n, all parties 24n bytes):
-// phase 1 A → B and B → A 4 bytes each, D → B 8 bytes; phase 2 A ↔ B 4 bytes each.
-// (Ditto's code: 3 rounds; a full 64-bit re-share would add 8 bytes per element.)
+// Cost: 2 rounds; all parties together send 3ℓ + 1 bits per element (ℓ = 32 − shift: 12.1 bytes
+// for shift 0, 8.4 for shift 10, none for shift 32): round 1 A → B the masked bit and a word and
+// D → B a word, round 2 B → A a word. (Ditto's code: 3 rounds, 3·32 + 64 bits; this kernel's
+// previous form, an opening of x + r with D's shares of r's top bit and carry: 24 bytes.)
 // shift ∈ [0, 32] (|x|·2^shift < 2^63).
 AShare<uint64_t> upcast_a(Context& ctx, const AShare<uint32_t>& x, int shift = 0);
-Cost cost_upcast_a(int64_t n);
+Cost cost_upcast_a(int64_t n, int shift = 0);
+
+// y ≈ x / 2^d on FM64, from x on FM32: the up-cast with a truncation fused, at the up-cast's
+// traffic (one trunc_a on FM32 and its 2 rounds saved). The exact wrap count makes the integer sum
+// of the components known, so each component is floored locally (as in downcast_local_a, without
+// that cast's failure-free range restriction mattering: nothing wraps).
+// Range: x + 2^(d−1) ∈ [−2^30, 2^30) (signed view), as upcast_a.
+// Error: y = ⌊x/2^d + 1/2⌋ + 1 − e, e ∈ {0, 1, 2} the carries of the dropped bits: within one ulp
+// of the rounding, |y − x/2^d| ≤ 1.5 ulps; unbiased over the sharing's randomness as d grows
+// (tests/mpc/ring_cast_test.cpp measures a mean error below 0.005 ulp for d ≥ 8; +0.75 for d = 1).
+// Cost: upcast_a's with ℓ = 32 + d: 2 rounds, 3(32 + d) + 1 bits per element over all parties
+// (d = 8: 15.1 bytes; trunc_a on FM32 then upcast_a: 16.25 + 12.1 bytes, 4 rounds).
+// d ∈ [1, 30].
+AShare<uint64_t> upcast_trunc_a(Context& ctx, const AShare<uint32_t>& x, int d);
+Cost cost_upcast_trunc_a(int64_t n, int d);
 
 }  // namespace veil::mpc

@@ -154,8 +154,9 @@ RingTensor DittoBackend::to(const RingTensor& x, Ring r, int f) {
     if (d > 32) a = mpc::trunc_a(ctx_, a, d - 32), d = 32;
     return RingTensor::of(mpc::downcast_local_a(ctx_, a, std::max(d, 0)), f);
   }
-  // up: a 32-bit truncation when the target has fewer fraction bits, then the up-cast with the shift
+  // up: the up-cast with the shift, or with the truncation when the target has fewer fraction bits
   const int s = f - x.frac_bits;
+  if (s < 0 && s >= -30) return RingTensor::of(mpc::upcast_trunc_a(ctx_, x.a32, -s), f);
   const mpc::AShare<uint32_t> a = s < 0 ? mpc::trunc_a(ctx_, x.a32, -s) : x.a32;
   mpc::AShare<uint64_t> y = mpc::upcast_a(ctx_, a, std::clamp(s, 0, 32));
   if (s > 32) y = mpc::shl_a(y, s - 32);

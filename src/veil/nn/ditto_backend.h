@@ -10,14 +10,16 @@
 //   same ring, fewer fraction bits: trunc_a; more: a local shift;
 //   FM64 -> FM32: downcast_local_a (mpc/ring_cast.h), free, with any truncation by up to 32 bits
 //                 folded in (a 64-bit truncation first for more);
-//   FM32 -> FM64: upcast_a with the left shift folded in (2 rounds; x must lie in [−2^30, 2^30]
-//                 at its fraction bits; a 32-bit truncation first when the target has fewer).
+//   FM32 -> FM64: upcast_a with the left shift folded in, or upcast_trunc_a when the target has
+//                 fewer fraction bits (2 rounds either way; x must lie in [−2^30, 2^30) at its
+//                 fraction bits).
 // Products keep their fraction bits (x at f times W at f_W has f + f_W) until a consumer casts
 // them, so the bias is added exactly at f + f_W (on FM32 the accumulator plus the bias must then
 // stay within 2^30 at f + f_W bits: tools/distill.py's calibration bounds the accumulator with a
 // bit of margin; PlanSimBackend reports a violation), a product that goes on to another ring is
 // truncated there for free (attention's probs·v at 36 bits lands on FM32 at 8 with one local
-// down-cast) and the query/key/value products up-cast without a truncation when f + f_W ≤ 18.
+// down-cast) and the query/key/value products up-cast with their truncation fused in
+// (upcast_trunc_a) when f + f_W > 18, with a shift otherwise.
 // Scaling by a power of two (GPT-2's 1/sqrt(head size) for head sizes 4, 16, 64, 256) only moves
 // the binary point.
 //

@@ -16,5 +16,6 @@ void register_loadtest(CLI::App& app);
 void register_party(CLI::App& app);
 void register_share_model(CLI::App& app);
 void register_tee_sim(CLI::App& app);
+void register_tee_worker(CLI::App& app);
 void register_tune(CLI::App& app);
 }  // namespace veil::app

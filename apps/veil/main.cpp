@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   veil::app::register_party(app);
   veil::app::register_share_model(app);
   veil::app::register_tee_sim(app);
+  veil::app::register_tee_worker(app);
   veil::app::register_tune(app);
   try {
     app.parse(argc, argv);

@@ -37,19 +37,20 @@ const char* phase_name(PartyPhase p) {
 
 bool PartyStatus::draining() { return g_drain != 0; }
 
-PartyStatus::PartyStatus(int id, const std::string& listen) : id_(id) {
+PartyStatus::PartyStatus(int id, const std::string& listen, std::string role) : id_(id), role_(std::move(role)) {
   struct sigaction sa {};
   sa.sa_handler = on_sigterm;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGTERM, &sa, nullptr);
-  metrics_.counter("veil_party_sessions_total", "Sessions by outcome (served, refused, failed)");
-  metrics_.histogram("veil_party_session_seconds", "Wall time of served sessions",
-                     {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120});
-  metrics_.counter("veil_party_bytes_sent_total", "Bytes this party sent to the other two in served sessions");
-  metrics_.counter("veil_party_rounds_total", "Communication rounds of served sessions");
-  metrics_.gauge("veil_party_phase", "1 for the party's current phase (loading, linking, ready, serving, draining)");
-  metrics_.gauge("veil_party_ready", "1 when the party takes sessions");
+  metrics_.counter(metric("sessions_total"), "Sessions by outcome (served, refused, failed)");
+  metrics_.histogram(metric("session_seconds"), "Wall time of served sessions", {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120});
+  if (role_ == "party") {
+    metrics_.counter(metric("bytes_sent_total"), "Bytes this party sent to the other two in served sessions");
+    metrics_.counter(metric("rounds_total"), "Communication rounds of served sessions");
+  }
+  metrics_.gauge(metric("phase"), "1 for the current phase (loading, linking, ready, serving, draining)");
+  metrics_.gauge(metric("ready"), "1 when it takes sessions");
   phase(PartyPhase::loading);
   if (listen.empty()) return;
   const net::Endpoint at = net::parse_endpoint(listen);
@@ -65,7 +66,7 @@ PartyStatus::PartyStatus(int id, const std::string& listen) : id_(id) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
   if (!http_->bind_to_port(at.host.c_str(), at.port))
-    throw std::runtime_error("party " + std::to_string(id) + ": cannot listen on " + listen + " (--health-listen)");
+    throw std::runtime_error(role_ + " " + std::to_string(id) + ": cannot listen on " + listen + " (--health-listen)");
   thread_ = std::thread([this] { http_->listen_after_bind(); });
 }
 
@@ -80,17 +81,17 @@ void PartyStatus::phase(PartyPhase p) {
   g_exit_now = p == PartyPhase::linking || p == PartyPhase::loading;
   if (g_exit_now && g_drain) ::_exit(0);  // SIGTERM came before this blocking phase
   for (PartyPhase q : {PartyPhase::loading, PartyPhase::linking, PartyPhase::ready, PartyPhase::serving, PartyPhase::draining})
-    metrics_.set("veil_party_phase", {{"party", std::to_string(id_)}, {"phase", phase_name(q)}}, q == p ? 1 : 0);
-  metrics_.set("veil_party_ready", {{"party", std::to_string(id_)}}, (p == PartyPhase::ready || p == PartyPhase::serving) ? 1 : 0);
+    metrics_.set(metric("phase"), {{role_, std::to_string(id_)}, {"phase", phase_name(q)}}, q == p ? 1 : 0);
+  metrics_.set(metric("ready"), labels(), (p == PartyPhase::ready || p == PartyPhase::serving) ? 1 : 0);
 }
 
 void PartyStatus::session_done(const std::string& outcome, double seconds, double bytes, double rounds) {
-  const serve::Labels l{{"party", std::to_string(id_)}};
-  metrics_.add("veil_party_sessions_total", {{"party", std::to_string(id_)}, {"outcome", outcome}});
+  metrics_.add(metric("sessions_total"), {{role_, std::to_string(id_)}, {"outcome", outcome}});
   if (outcome != "served") return;
-  metrics_.observe("veil_party_session_seconds", l, seconds);
-  metrics_.add("veil_party_bytes_sent_total", l, bytes);
-  metrics_.add("veil_party_rounds_total", l, rounds);
+  metrics_.observe(metric("session_seconds"), labels(), seconds);
+  if (role_ != "party") return;
+  metrics_.add(metric("bytes_sent_total"), labels(), bytes);
+  metrics_.add(metric("rounds_total"), labels(), rounds);
 }
 
 }  // namespace veil::app

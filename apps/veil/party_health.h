@@ -8,6 +8,9 @@
 //                 to the other parties, phase
 // and its graceful drain: after SIGTERM the party finishes the session it runs, accepts no new
 // one and exits 0 (PartyStatus::draining() is polled by the serving loop).
+// A TEE worker (`veil tee-worker serve`) has the same endpoints under role "tee_worker": its
+// metrics are veil_tee_worker_* with label tee_worker=<id>, without the party link's bytes and
+// rounds.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -28,7 +31,7 @@ class PartyStatus {
  public:
   // Installs the SIGTERM handler; starts the HTTP listener when `listen` is not empty (throws
   // std::runtime_error when it cannot bind).
-  PartyStatus(int id, const std::string& listen);
+  PartyStatus(int id, const std::string& listen, std::string role = "party");
   ~PartyStatus();
   PartyStatus(const PartyStatus&) = delete;
   PartyStatus& operator=(const PartyStatus&) = delete;
@@ -40,7 +43,10 @@ class PartyStatus {
   static bool draining();
 
  private:
+  std::string metric(const char* name) const { return "veil_" + role_ + "_" + name; }
+  serve::Labels labels() const { return {{role_, std::to_string(id_)}}; }
   int id_;
+  std::string role_;
   std::atomic<PartyPhase> phase_{PartyPhase::loading};
   serve::Metrics metrics_;
   std::unique_ptr<httplib::Server> http_;

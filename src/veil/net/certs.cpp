@@ -116,6 +116,12 @@ TlsFiles client_cert_files(const std::filesystem::path& dir) {
   return {(dir / "client.pem").string(), (dir / "client.key").string(), (dir / "ca.pem").string()};
 }
 
+TlsFiles tee_worker_cert_files(const std::filesystem::path& dir) {
+  return {(dir / "tee-worker.pem").string(), (dir / "tee-worker.key").string(), (dir / "ca.pem").string()};
+}
+
+std::string tee_worker_common_name() { return "veil-tee-worker"; }
+
 void write_party_certs(const std::filesystem::path& dir, const CertOptions& opt) {
   if (opt.days < 1) throw std::invalid_argument("certificate validity must be at least 1 day");
   std::error_code ec;
@@ -124,16 +130,18 @@ void write_party_certs(const std::filesystem::path& dir, const CertOptions& opt)
   std::vector<std::filesystem::path> files{dir / "ca.pem"};
   for (int i = 0; i < 3; ++i) files.insert(files.end(), {party_cert_files(dir, i).cert, party_cert_files(dir, i).key});
   files.insert(files.end(), {client_cert_files(dir).cert, client_cert_files(dir).key});
+  files.insert(files.end(), {tee_worker_cert_files(dir).cert, tee_worker_cert_files(dir).key});
   for (const auto& f : files)  // refuse before writing anything: never leave a half-replaced set
     if (!opt.overwrite && std::filesystem::exists(f, ec))
       throw std::runtime_error("'" + f.string() + "' already exists (use --force to replace the set)");
   Key ca_key = new_key();
   Cert ca = make_cert(ca_key.get(), "veil-ca", nullptr, nullptr, opt.days);
   write_cert(dir / "ca.pem", ca.get(), opt.overwrite);
-  for (int i = 0; i <= 3; ++i) {  // 3: the client
+  for (int i = 0; i <= 4; ++i) {  // 3: the client, 4: the TEE workers
     Key key = new_key();
-    Cert cert = make_cert(key.get(), i < 3 ? party_common_name(i) : client_common_name(), ca.get(), ca_key.get(), opt.days);
-    TlsFiles files = i < 3 ? party_cert_files(dir, i) : client_cert_files(dir);
+    const std::string cn = i < 3 ? party_common_name(i) : i == 3 ? client_common_name() : tee_worker_common_name();
+    Cert cert = make_cert(key.get(), cn, ca.get(), ca_key.get(), opt.days);
+    TlsFiles files = i < 3 ? party_cert_files(dir, i) : i == 3 ? client_cert_files(dir) : tee_worker_cert_files(dir);
     write_key(files.key, key.get(), opt.overwrite);
     write_cert(files.cert, cert.get(), opt.overwrite);
   }

@@ -81,13 +81,20 @@ std::string file_sha256(const std::string& path) {
 
 WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
   const net::Endpoint kms = kms_endpoint(o.url);
-  PkeyPtr key = new_p256_key();
+  PkeyPtr fresh;
+  EVP_PKEY* key = o.key;
+  if (!key) fresh = new_p256_key(), key = fresh.get();
+  const json evidence = o.evidence_kind == kBootstrapTokenKind
+                            ? json{{"kind", o.evidence_kind}, {"token", o.token}}
+                            : json{{"kind", o.evidence_kind}, {"quote", hex(std::span<const uint8_t>(
+                                                                  reinterpret_cast<const uint8_t*>(o.quote.data()),
+                                                                  o.quote.size()))}};
 
   httplib::SSLClient enrol(kms.host, kms.port);  // no client certificate yet
   configure(enrol, o);
   const json cert = call(
       enrol, o.url, "/v1/enrol",
-      {{"csr", make_csr(key.get())}, {"evidence", {{"kind", kBootstrapTokenKind}, {"token", o.token}}}}, "enrolment");
+      {{"csr", make_csr(key)}, {"evidence", evidence}}, "enrolment");
   WorkerCredentials out;
   try {
     out.cert_pem = cert.at("certificate").get<std::string>();
@@ -95,7 +102,7 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
     out.worker = cert.at("worker").get<std::string>();
     out.not_after = cert.at("not_after").get<int64_t>();
     if (cert.at("party").get<int>() != o.party)
-      throw KmsClientError("enrolment: the bootstrap token is for party " +
+      throw KmsClientError("enrolment: the KMS enrolled this worker for party " +
                            std::to_string(cert.at("party").get<int>()) + ", this worker runs party " +
                            std::to_string(o.party));
   } catch (const json::exception& e) {
@@ -103,7 +110,7 @@ WorkerCredentials fetch_worker_credentials(const KmsClientOptions& o) {
   }
   X509Ptr x509 = parse_cert(out.cert_pem);
 
-  httplib::SSLClient release(kms.host, kms.port, x509.get(), key.get());
+  httplib::SSLClient release(kms.host, kms.port, x509.get(), key);
   configure(release, o);
   json k = call(release, o.url, "/v1/release",
                 {{"model", o.model},

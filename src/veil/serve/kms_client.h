@@ -1,10 +1,14 @@
-// The party worker's side of the KMS (`veil party --serve --kms ...`): enrol with a bootstrap
-// token, then fetch the share-bundle key over mutual TLS. The worker's private key is generated
-// in memory and never written; the released key is returned in memory only.
+// A worker's side of the KMS (`veil party --serve --kms ...`, `veil tee-worker serve --kms ...`):
+// enrol with attestation evidence (a bootstrap token, or a DCAP quote whose report data binds the
+// enrolling key: serve/dcap_verifier.h), then fetch the bundle key over mutual TLS. Without a
+// given key the worker's private key is generated in memory and never written; the released key
+// is returned in memory only.
 #pragma once
 #include <chrono>
 #include <stdexcept>
 #include <string>
+
+#include <openssl/evp.h>
 
 #include "veil/core/aead.h"
 
@@ -18,7 +22,10 @@ struct KmsClientError : std::runtime_error {
 struct KmsClientOptions {
   std::string url;      // https://host:port of `veil kms serve`
   std::string ca_file;  // the KMS's certificate (kms-ca.pem from `veil kms init`), pinned
-  std::string token;    // the bootstrap token (one-time)
+  std::string evidence_kind = "bootstrap-token";  // or "sgx-dcap" / "tdx-dcap"
+  std::string token;    // bootstrap-token: the one-time token
+  std::string quote;    // *-dcap: the raw quote, whose report data must bind `key`
+  EVP_PKEY* key = nullptr;  // the key to enrol (RA-TLS: the worker's TLS key); null: a fresh P-256 key
   std::string model;    // the model name the KMS's policy knows
   int party = -1;
   std::string worker_version;

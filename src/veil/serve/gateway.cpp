@@ -14,6 +14,8 @@
 #include <stdexcept>
 
 #include "veil/nn/remote_generate.h"
+#include "veil/nn/session_token.h"
+#include "veil/serve/tee_wire.h"
 
 namespace veil::serve {
 
@@ -77,15 +79,24 @@ std::string endpoints_str(const GroupSpec& g) {
 
 }  // namespace
 
-Gateway::Gateway(GatewayOptions o, Runner runner)
+Gateway::Gateway(GatewayOptions o, Runner runner, TeeRunner tee_runner)
     : o_(std::move(o)),
       runner_(std::move(runner)),
       tokenizer_(model::BpeTokenizer::load_dir(o_.client_model)),
       config_text_(read_text(o_.client_model + "/config.json")),
       config_(model::parse_gpt2_config(json::parse(config_text_), o_.client_model + "/config.json")),
       balancer_(o_.balancer),
-      autoscaler_(o_.autoscaler) {
+      autoscaler_(o_.autoscaler),
+      tee_runner_(std::move(tee_runner)),
+      enclave_(enclave_model_from_config(json::parse(config_text_), o_.client_model + "/config.json")),
+      tee_([this] {
+        TeePoolOptions t = o_.tee;
+        t.max_queue = o_.balancer.max_queue;
+        return t;
+      }()),
+      tee_autoscaler_(o_.tee_autoscaler) {
   if (o_.token_key.empty()) o_.token_key = random_hex(32);
+  if (o_.tee_token_key.empty()) o_.tee_token_key = random_hex(32);
   if (!runner_) {
     runner_ = [this](const GroupSpec& g, const std::vector<int32_t>& prompt, const nn::GenerateOptions& opt) {
       nn::RemoteParties p;
@@ -121,6 +132,7 @@ Gateway::Gateway(GatewayOptions o, Runner runner)
   metrics_.gauge("veil_groups_needed", "Groups the autoscaler computes now (before its windows)");
   metrics_.gauge("veil_groups_desired", "Groups the autoscaler wants (after its scale-up/scale-down windows)");
   metrics_.set("veil_gateway_slo_seconds", {}, o_.balancer.slo_seconds);
+  init_tee();
 }
 
 double Gateway::now() const {
@@ -261,6 +273,8 @@ Gateway::Reply Gateway::completion(const std::string& body) {
   opt.sampling.top_k = top_k;
   const CostProfile* profile = nullptr;
   if (auto b = profile_for(j, profile)) return record("completions", "bad_request", 0), *b;
+  bool tee = false;
+  if (auto b = backend_for(j, tee)) return record("completions", "bad_request", 0), *b;
   opt.kv = profile->kv;
   if (j.contains("temperature")) {
     if (!j["temperature"].is_number() || j["temperature"].get<double>() < 0 || j["temperature"].get<double>() > 100)
@@ -276,6 +290,7 @@ Gateway::Reply Gateway::completion(const std::string& body) {
   if (int64_t(prompt.size()) + opt.max_new_tokens > config_.n_positions)
     return bad_req("the prompt (" + std::to_string(prompt.size()) + " tokens) and max_tokens exceed the model's " +
                    std::to_string(config_.n_positions) + " positions");
+  if (tee) return tee_completion(prompt, opt, arrived);
   const RequestShape shape{int64_t(prompt.size()), opt.max_new_tokens};
   const Cost cost = profile->predict(shape);
   const double base = profile->seconds(cost);
@@ -314,35 +329,16 @@ Gateway::Reply Gateway::completion(const std::string& body) {
     if (why.empty()) {
       balancer_.finish(ticket, took);
       cv_.notify_all();
-      std::vector<int32_t> ids;
       double bytes = 0, rounds = 0;
-      std::string finish = "length";
-      for (const nn::PrivateToken& t : out) {
-        bytes += double(t.bytes_total), rounds += double(t.rounds);
-        if (tokenizer_.end_of_text_id() && t.id == *tokenizer_.end_of_text_id()) {
-          finish = "stop";
-          break;
-        }
-        ids.push_back(t.id);
-      }
+      for (const nn::PrivateToken& t : out) bytes += double(t.bytes_total), rounds += double(t.rounds);
       metrics_.add("veil_gateway_party_bytes_total", {{"kind", "observed"}}, bytes);
       metrics_.add("veil_gateway_party_rounds_total", {{"kind", "observed"}}, rounds);
-      const double latency = now() - arrived;
-      latencies_.emplace_back(now(), latency);
-      record("completions", "ok", latency);
-      const std::string text = tokenizer_.decode(ids);
-      json r = {{"id", "cmpl-" + random_hex(12)},
-                {"object", "text_completion"},
-                {"created", int64_t(std::time(nullptr))},
-                {"model", o_.profile.model},
-                {"choices", json::array({{{"index", 0}, {"text", text},
-                                          {"finish_reason", finish}, {"logprobs", nullptr}}})},
-                {"usage", {{"prompt_tokens", prompt.size()}, {"completion_tokens", ids.size()},
-                           {"total_tokens", prompt.size() + ids.size()}}},
-                {"veil", {{"group", g}, {"attempts", attempt + 1}, {"latency_ms", latency * 1e3},
-                          {"service_ms", took * 1e3}, {"predicted_ms", w.predicted_seconds * 1e3}, {"predicted_bytes", cost.bytes}, {"predicted_rounds", cost.rounds},
-                          {"bytes_all_parties", bytes}, {"rounds", rounds}}}};
-      return {200, r};
+      latencies_.emplace_back(now(), now() - arrived);
+      return completion_reply(prompt, out,
+                              {{"backend", "mpc"}, {"group", g}, {"attempts", attempt + 1}, {"service_ms", took * 1e3},
+                               {"predicted_ms", w.predicted_seconds * 1e3}, {"predicted_bytes", cost.bytes},
+                               {"predicted_rounds", cost.rounds}, {"bytes_all_parties", bytes}, {"rounds", rounds}},
+                              arrived);
     }
     balancer_.finish(ticket, 0);
     fail_group(g, why);
@@ -356,6 +352,42 @@ Gateway::Reply Gateway::completion(const std::string& body) {
     exclude = g;
     metrics_.add("veil_gateway_retries_total", {});
   }
+}
+
+Gateway::Reply Gateway::completion_reply(const std::vector<int32_t>& prompt, const std::vector<nn::PrivateToken>& out,
+                                         json veil, double arrived) {
+  std::vector<int32_t> ids;
+  std::string finish = "length";
+  for (const nn::PrivateToken& t : out) {
+    if (tokenizer_.end_of_text_id() && t.id == *tokenizer_.end_of_text_id()) {
+      finish = "stop";
+      break;
+    }
+    ids.push_back(t.id);
+  }
+  const double latency = now() - arrived;
+  record("completions", "ok", latency);
+  veil["latency_ms"] = latency * 1e3;
+  json r = {{"id", "cmpl-" + random_hex(12)},
+            {"object", "text_completion"},
+            {"created", int64_t(std::time(nullptr))},
+            {"model", o_.profile.model},
+            {"choices", json::array({{{"index", 0}, {"text", tokenizer_.decode(ids)},
+                                      {"finish_reason", finish}, {"logprobs", nullptr}}})},
+            {"usage", {{"prompt_tokens", prompt.size()}, {"completion_tokens", ids.size()},
+                       {"total_tokens", prompt.size() + ids.size()}}},
+            {"veil", veil}};
+  return {200, r};
+}
+
+std::optional<Gateway::Reply> Gateway::backend_for(const json& j, bool& tee) const {
+  tee = false;
+  if (!j.contains("backend")) return std::nullopt;
+  if (j["backend"] == "mpc") return std::nullopt;
+  if (j["backend"] != "tee")
+    return error(400, "'backend' must be \"mpc\" (three-party groups) or \"tee\" (TEE workers)", "invalid_request_error");
+  tee = true;
+  return std::nullopt;
 }
 
 std::string Gateway::sign(const std::string& payload) const {
@@ -380,6 +412,9 @@ Gateway::Reply Gateway::open_session(const std::string& body) {
   }
   const CostProfile* profile = nullptr;
   if (auto b = profile_for(j, profile)) return record("sessions", "bad_request", 0), *b;
+  bool tee = false;
+  if (auto b = backend_for(j, tee)) return record("sessions", "bad_request", 0), *b;
+  if (tee) return tee_open_session(n, m, arrived);
   const Cost cost = profile->predict({n, m});
   const double base = profile->seconds(cost);
   std::unique_lock lock(mu_);
@@ -403,7 +438,7 @@ Gateway::Reply Gateway::open_session(const std::string& body) {
   for (const GroupSnapshot& gs : balancer_.snapshot(now()))
     if (gs.id == g) scale = gs.scale;
   const double lease = std::min(ttl, 4 * base * scale + std::chrono::duration<double>(o_.session_timeout).count());
-  leases_[sid] = Lease{ticket, g, arrived, now(), now() + lease};
+  leases_[sid] = Lease{ticket, g, arrived, now(), now() + lease, -1};
   const GroupSpec& spec = groups_.at(g);
   json parties = json::array();
   for (const net::Endpoint& e : spec.parties) parties.push_back(e.str());
@@ -420,8 +455,10 @@ Gateway::Reply Gateway::finish_session(const std::string& body) {
   const size_t dot = token.rfind('.');
   const std::string payload = token.substr(0, dot == std::string::npos ? 0 : dot);
   const std::string mac = dot == std::string::npos ? "" : token.substr(dot + 1);
-  const std::string want = sign(payload);
-  if (mac.size() != want.size() || CRYPTO_memcmp(mac.data(), want.data(), want.size()) != 0)
+  auto signed_by = [&](const std::string& want) {
+    return mac.size() == want.size() && CRYPTO_memcmp(mac.data(), want.data(), want.size()) == 0;
+  };
+  if (!signed_by(sign(payload)) && !signed_by(nn::session_token_mac(o_.tee_token_key, payload)))
     return error(403, "the session token is not one this gateway issued", "invalid_token");
   const std::string sid = payload.substr(0, payload.find('.'));
   std::lock_guard lock(mu_);
@@ -430,21 +467,26 @@ Gateway::Reply Gateway::finish_session(const std::string& body) {
   const Lease l = it->second;
   leases_.erase(it);
   const double t = now();
-  if (j["ok"].get<bool>()) {
+  const bool ok = j["ok"].get<bool>();
+  const std::string why = j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : "client reported a failure";
+  if (l.tee_worker >= 0) {
+    tee_.finish(l.ticket, ok ? t - l.started : 0);
+    if (ok) tee_latencies_.emplace_back(t, t - l.arrived);
+    else fail_tee_worker(l.tee_worker, "session " + sid + ": " + why);
+  } else if (ok) {
     balancer_.finish(l.ticket, t - l.started);
     latencies_.emplace_back(t, t - l.arrived);
-    record("sessions", "ok", t - l.arrived);
   } else {
     balancer_.finish(l.ticket, 0);
-    const std::string why = j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : "client reported a failure";
     fail_group(l.group, "session " + sid + ": " + why);
-    record("sessions", "failed", 0);
   }
+  record("sessions", ok ? "ok" : "failed", ok ? t - l.arrived : 0);
   cv_.notify_all();
   return {200, json{{"session", sid}, {"ended", true}}};
 }
 
 int Gateway::tick() {
+  probe_tee_workers();
   std::vector<GroupSpec> probe = groups();
   std::map<int, bool> ready;
   for (const GroupSpec& g : probe) {
@@ -506,7 +548,10 @@ int Gateway::tick() {
   }
   for (auto it = leases_.begin(); it != leases_.end();) {  // clients that never reported
     if (t > it->second.expires) {
-      balancer_.finish(it->second.ticket, 0);
+      if (it->second.tee_worker >= 0)
+        tee_.finish(it->second.ticket, 0);
+      else
+        balancer_.finish(it->second.ticket, 0);
       record("sessions", "failed", 0);
       it = leases_.erase(it);
     } else {
@@ -535,6 +580,7 @@ int Gateway::tick() {
   metrics_.set("veil_gateway_queue_depth", {}, balancer_.waiting());
   metrics_.set("veil_gateway_running", {}, balancer_.running());
   metrics_.set("veil_gateway_backlog_seconds", {}, in.backlog_seconds);
+  tee_tick(t);
   cv_.notify_all();
   return desired;
 }
@@ -561,6 +607,7 @@ json Gateway::status() {
           {"slo_ms", o_.balancer.slo_seconds * 1e3},
           {"groups", groups},
           {"queue_depth", balancer_.waiting()},
+          {"tee", tee_status(t)},
           {"autoscaler", {{"desired", autoscaler_.desired()}, {"needed", autoscaler_.needed()}, {"decisions", decisions}}}};
 }
 
@@ -583,10 +630,10 @@ void Gateway::mount(httplib::Server& http) {
     int healthy;
     {
       std::lock_guard lock(mu_);
-      healthy = balancer_.healthy_groups();
+      healthy = balancer_.healthy_groups() + tee_.healthy_workers();
     }
     res.status = healthy > 0 ? 200 : 503;
-    res.set_content(std::to_string(healthy) + " healthy groups\n", "text/plain");
+    res.set_content(std::to_string(healthy) + " healthy groups and TEE workers\n", "text/plain");
   });
 }
 

@@ -16,8 +16,16 @@
 // pair. A completion runs with its profile's KV policy; a session's client sets its own.
 //   GET  /v1/status              groups, queues, the autoscaler's decisions (JSON)
 //   GET  /metrics, /healthz, /readyz (200 when a group is healthy)
+// "backend" (optional, both endpoints): "mpc" (default: the party groups) or "tee" (the TEE
+// workers, serve/tee_pool.h; anything else is a 400 naming the two). A TEE request is placed by
+// enclave page cache on the TEE hosts; /v1/sessions then answers {"session", "token", "expires",
+// "backend": "tee", "worker", "host", "endpoint": "host:port", "predicted_ms"} (the token is
+// signed with the TEE key, which the workers check, so that an MPC token opens no TEE worker and
+// the other way round), and /v1/completions runs the session itself (serve/tee_wire.h). A TEE
+// worker sees the prompt and the weights in the clear (docs/SECURITY.md).
 // Refusals: 400 for a bad body (naming the field), 429 with Retry-After when the balancer refuses
-// (balancer.h), 502 when the request failed on two groups, 503 when no group is healthy.
+// (balancer.h) or the TEE queue is full, 502 when the request failed on two groups (or TEE
+// workers), 503 when no group (TEE worker) is healthy.
 // Every accepted request ends in exactly one final response; veil_gateway_requests_total counts
 // them by outcome.
 #pragma once
@@ -41,8 +49,10 @@
 #include "veil/serve/autoscaler.h"
 #include "veil/serve/balancer.h"
 #include "veil/serve/cost_model.h"
+#include "veil/serve/epc_placement.h"
 #include "veil/serve/local_groups.h"
 #include "veil/serve/metrics.h"
+#include "veil/serve/tee_pool.h"
 
 namespace httplib {
 class Server;
@@ -53,6 +63,10 @@ namespace veil::serve {
 // Runs one generation on a group as its client; throws (naming the party at fault) on failure.
 using Runner = std::function<std::vector<nn::PrivateToken>(const GroupSpec&, const std::vector<int32_t>& prompt,
                                                           const nn::GenerateOptions&)>;
+
+// Runs one generation on a TEE worker with a session token for it; throws on failure.
+using TeeRunner = std::function<std::vector<nn::PrivateToken>(const TeeWorkerSpec&, const std::vector<int32_t>& prompt,
+                                                             const nn::GenerateOptions&, const std::string& token)>;
 
 struct GatewayOptions {
   BalancerOptions balancer;
@@ -66,12 +80,15 @@ struct GatewayOptions {
   std::string token_key;                // HMAC-SHA256 key of session tokens (random when empty)
   std::chrono::seconds token_ttl{300};  // a session's lease: the group is free again after it
   int64_t max_new_tokens = 64;
+  TeePoolOptions tee;          // placement on the TEE workers (max_queue: the balancer's)
+  std::string tee_token_key;   // HMAC key of TEE session tokens (random when empty)
+  AutoscalerOptions tee_autoscaler;  // TEE hosts by latency (next to the count by EPC)
 };
 
 class Gateway {
  public:
   // `runner` defaults to generate_remote with client_tls. Throws for an unreadable client model.
-  explicit Gateway(GatewayOptions o, Runner runner = {});
+  explicit Gateway(GatewayOptions o, Runner runner = {}, TeeRunner tee_runner = {});
 
   // A group starts unhealthy until its parties' /readyz answer 200 (or at once when it has no
   // health endpoints).
@@ -80,6 +97,12 @@ class Gateway {
   std::vector<int> idle_drained();     // drained groups with nothing queued or running
   void remove_group(int id);
   std::vector<GroupSpec> groups() const;
+
+  // TEE hosts and workers (throw std::invalid_argument as TeePool does). A worker with a health
+  // endpoint starts unhealthy until its /readyz answers 200.
+  void add_tee_host(const TeeHostDecl& h);
+  void add_tee_worker(const TeeWorkerSpec& w);
+  std::vector<TeeHostSnapshot> tee_hosts() const;
 
   void mount(httplib::Server& http);  // the routes above
 
@@ -119,11 +142,34 @@ class Gateway {
   // profile's; kv_policy is a policy's describe string or just its name), or a 400 naming the
   // profiles there are.
   std::optional<Reply> profile_for(const nlohmann::json& j, const CostProfile*& out) const;
+  // The request's "backend" ("mpc" when absent): sets `tee`, or a 400 naming the choices.
+  std::optional<Reply> backend_for(const nlohmann::json& j, bool& tee) const;
+  // The 200 body of a completion that produced `out` for `prompt`; `veil` gets the usage fields.
+  Reply completion_reply(const std::vector<int32_t>& prompt, const std::vector<nn::PrivateToken>& out, nlohmann::json veil,
+                         double arrived);
+
+  // The TEE side (gateway_tee.cpp).
+  void init_tee();  // the default TEE runner, the TEE metrics
+  nlohmann::json tee_status(double t) const;
+  struct TeeWaited {
+    int worker = -1;
+    double predicted_seconds = 0;
+    Reply error;
+  };
+  TeeWaited admit_tee(std::unique_lock<std::mutex>& lock, uint64_t& ticket, int64_t enclave_bytes, int64_t tokens,
+                      bool retry, const std::string& endpoint);
+  Reply tee_completion(const std::vector<int32_t>& prompt, const nn::GenerateOptions& opt, double arrived);
+  Reply tee_open_session(int64_t prompt_tokens, int64_t new_tokens, double arrived);
+  void fail_tee_worker(int id, const std::string& why);
+  void tee_tick(double t);  // health of workers without endpoints, metrics, the TEE autoscaler
+  void probe_tee_workers();
+  std::string tee_token(int worker, std::string& session) const;
 
   struct Lease {
     uint64_t ticket;
-    int group;
+    int group;  // -1 for a TEE session
     double arrived, started, expires;
+    int tee_worker = -1;
   };
 
   GatewayOptions o_;
@@ -143,6 +189,13 @@ class Gateway {
   std::map<std::string, Lease> leases_;  // by session id
   std::deque<std::pair<double, double>> latencies_;  // (finished at, seconds), the last 30 s
   uint64_t refused_since_tick_ = 0;
+  TeeRunner tee_runner_;
+  EnclaveModel enclave_;  // of the client model: a TEE request's enclave bytes
+  TeePool tee_;
+  TeeAutoscaler tee_autoscaler_;
+  std::map<int, double> tee_unhealthy_since_;
+  std::deque<std::pair<double, double>> tee_latencies_;
+  uint64_t tee_refused_since_tick_ = 0;
   Metrics metrics_;
 };
 

@@ -116,6 +116,9 @@ void register_bench(CLI::App& app) {
   ditto->add_flag("--quick", dop->quick, "2 layers instead of 12 (a smoke run)");
   ditto->add_option("--model", dop->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}))->capture_default_str();
   ditto->add_option("--json", dop->json_path, "Also write the rows as JSON to this file");
+  ditto->add_flag("--by-tag", dop->by_tag,
+                  "Also print every link tag (the kernels inside the ops too), fp64 against ditto, per workload: "
+                  "where the bytes go");
   ditto->callback([dop] { bench::run_ditto_bench(*dop); });
 
   auto* kernels = bench->add_subcommand("kernels", "Bytes and rounds per kernel (link tag) inside one GeLU block, "

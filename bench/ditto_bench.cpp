@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -187,6 +188,19 @@ void run_ditto_bench(const DittoBenchOptions& o) {
                 comm, double(f.bytes_max) / double(d.bytes_max), double(d.rounds) / double(f.rounds), f.wall_s / d.wall_s,
                 lan >= 1.6 && comm >= 2.0 ? "met" : (lan >= 1.6 ? "LAN met, bytes not" : (comm >= 2.0 ? "bytes met, LAN not" : "not met")));
   }
+  if (o.by_tag)
+    for (const auto& [f, d] : pairs) {
+      std::printf("\n%s, every link tag (tags nest: a row includes the kernels called inside it):\n\n", f.workload.c_str());
+      std::printf("| tag | fp64 bytes | ditto bytes | fp64 rounds | ditto rounds |\n|---|---:|---:|---:|---:|\n");
+      std::map<std::string, std::pair<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>>> both;
+      for (const auto& [tag, v] : f.every_tag) both[tag].first = v;
+      for (const auto& [tag, v] : d.every_tag) both[tag].second = v;
+      for (const auto& [tag, v] : both) {
+        if (v.first.first == 0 && v.second.first == 0) continue;
+        std::printf("| %s | %s | %s | %lld | %lld |\n", tag.c_str(), mb(v.first.first).c_str(), mb(v.second.first).c_str(),
+                    static_cast<long long>(v.first.second), static_cast<long long>(v.second.second));
+      }
+    }
   if (!o.json_path.empty()) {
     std::ofstream f(o.json_path);
     if (!f) throw std::runtime_error("cannot write " + o.json_path);

@@ -24,6 +24,7 @@ struct DittoBenchOptions {
   bool quick = false;         // 2 layers instead of 12: a smoke run
   std::string which = "all";  // gpt2, bert or all
   std::string json_path;
+  bool by_tag = false;  // also every link tag (kernels included), fp64 against ditto, per workload
 };
 
 void run_ditto_bench(const DittoBenchOptions& o);

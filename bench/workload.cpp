@@ -61,6 +61,12 @@ WorkloadRow run_workload(const std::string& name, const std::vector<std::string>
       bytes += int64_t(a.bytes - b.bytes);
       rounds = std::max<int64_t>(rounds, int64_t(a.rounds - b.rounds));
     }
+    for (const auto& [tag, a] : tags_after[size_t(p)]) {
+      const net::Traffic b = tags_before[size_t(p)][tag];
+      auto& [bytes, rounds] = row.every_tag[tag];
+      bytes += int64_t(a.bytes - b.bytes);
+      rounds = std::max<int64_t>(rounds, int64_t(a.rounds - b.rounds));
+    }
   }
   // The client's inputs (token ids or one-hot rows) feed only the embeddings.
   const mpc::ClientTraffic client = port.traffic();

@@ -33,6 +33,7 @@ struct WorkloadRow {
   int64_t bytes_max = 0, bytes_total = 0, rounds = 0;
   int64_t client_bytes = 0, client_bytes_max = 0;  // client -> parties: all, and to the busiest party
   std::map<std::string, std::pair<int64_t, int64_t>> parts;  // tag -> (bytes of all parties, rounds)
+  std::map<std::string, std::pair<int64_t, int64_t>> every_tag;  // the same for every tag the body opened
   // Modelled time on the critical path: compute wall + client upload + parties' traffic.
   double lan_s() const;
   double wan_s() const;

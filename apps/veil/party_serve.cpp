@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "veil/core/digest.h"
 #include "veil/mpc/client_wire.h"
 #include "veil/mpc/context.h"
 #include "veil/net/link.h"
@@ -38,7 +39,9 @@ class Server {
     model_ = nn::load_served_model(o_.bundle, o_.released_key ? *o_.released_key : nn::read_bundle_key(o_.bundle_key), o_.id);
     listener_ = net::listen_on(o_.client_listen, who());
     log("serving a GPT-2 of " + std::to_string(model_.config.n_layer) + " layers (" +
-        std::to_string(model_.parameters) + " weights, shares only) to clients on " + o_.client_listen.str());
+        std::to_string(model_.parameters) + " weights, shares only) under precision plan '" + model_.plan_name + "' (" +
+        (model_.plan ? std::to_string(model_.plan->scales.size()) + " calibrated scales, " : std::string("FM64 bundle, ")) +
+        "fingerprint " + hex(model_.plan_sha256).substr(0, 16) + "...) to clients on " + o_.client_listen.str());
     if (tokens_) log("sessions need a session token of the gateway for group " + std::to_string(o_.group));
     connect_peers();
     for (int64_t n = 1; o_.max_sessions == 0 || n <= o_.max_sessions;) {

@@ -139,5 +139,38 @@ TYPED_TEST(DealtTest, MulAaTruncMatchesMulThenTrunc) {
   EXPECT_LT(fused.bytes_total, separate.bytes_total);
 }
 
+TYPED_TEST(DealtTest, DotRunsSumEachRunBeforeOneTruncation) {
+  using T = TypeParam;
+  using S = signed_t<T>;
+  constexpr int k = int(sizeof(T) * 8);
+  // Runs of 1 (mul_aa_trunc), of 7 and of 768 (a LayerNorm row), in one call; d = 0 is exact.
+  std::vector<int64_t> runs;
+  for (int i = 0; i < 40; ++i) runs.push_back(1);
+  for (int i = 0; i < 11; ++i) runs.push_back(7);
+  for (int i = 0; i < 3; ++i) runs.push_back(768);
+  int64_t n = 0;
+  for (int64_t r : runs) n += r;
+  auto x = small_signed<T>(size_t(n), 71, k / 2 - 7), y = small_signed<T>(size_t(n), 72, k / 2 - 7);
+  for (int d : {0, sizeof(T) == 4 ? 8 : 18}) {
+    auto [out, m] = run_with_bits<T>({x, y}, {}, [&runs, d](Context& ctx, auto& xs, auto&) {
+      return dot_runs_aa_trunc(ctx, xs[0], xs[1], runs, d);
+    });
+    ASSERT_EQ(out.size(), runs.size());
+    size_t j = 0;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      T sum = 0;
+      for (int64_t t = 0; t < runs[i]; ++t, ++j) sum += T(x[j] * y[j]);
+      const S diff = S(out[i] - T(S(sum) >> d));
+      if (d == 0) ASSERT_EQ(diff, 0) << i;
+      else ASSERT_TRUE(diff == 0 || diff == 1) << i << " diff " << diff;
+    }
+    expect_cost(m, cost_dot_runs_aa_trunc<T>(int64_t(runs.size()), d));
+    EXPECT_EQ(m.rounds, d > 0 ? 3 : 2);
+    EXPECT_EQ(cost_dot_runs_aa_trunc<T>(int64_t(runs.size()), d).bytes_total, cost_mul_aa_trunc<T>(int64_t(runs.size()), d).bytes_total);
+  }
+  auto bad = [](Context& ctx, auto& xs, auto&) { return dot_runs_aa_trunc(ctx, xs[0], xs[1], {2, 2}, 0); };
+  EXPECT_THROW((run_with_bits<T>({std::vector<T>(3), std::vector<T>(3)}, {}, bad)), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace veil::mpc

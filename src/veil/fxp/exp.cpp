@@ -28,8 +28,8 @@ constexpr int kSignFracBits = 6;  // resolution of the FM64 clip test: 1/64
 
 template <class T> std::vector<T> coef(double c, int bits) { return {fxp_encode<T>(c, bits)}; }
 
-// e^(x/8) at 26 fraction bits (FM64, F ≤ 21).
-template <class T> AShare<T> base_fm64(Context& ctx, const AShare<T>& x, int F) {
+// e^(x/8) at 26 fraction bits (FM64, F ≤ 21), times the keep bit.
+template <class T> AShare<T> base_fm64(Context& ctx, const AShare<T>& x, const mpc::BShare<T>& keep, int F) {
   constexpr int Ft = 21, F3 = 18, Fb = 42, Fq = 60, Fv = 26;
   // τ = x/8 + 0.875 at Ft bits: x's encoding read with 3 more fraction bits, shifted to Ft.
   AShare<T> tau = mpc::add_ap(ctx, mpc::shl_a(x, Ft - 3 - F), coef<T>(0.875, Ft));
@@ -42,18 +42,18 @@ template <class T> AShare<T> base_fm64(Context& ctx, const AShare<T>& x, int F) 
   AShare<T> q = mpc::mul_aa(ctx, tau3, b);  // at Fq
   q = mpc::add_aa(q, mpc::add_aa(mpc::mul_ap(tau, coef<T>(kQ64[1], Fq - Ft)), mpc::mul_ap(tau2, coef<T>(kQ64[2], Fq - Ft))));
   q = mpc::add_ap(ctx, q, coef<T>(kQ64[0], Fq));
-  return mpc::trunc_a(ctx, q, Fq - Fv);
+  return mpc::mac_ba<T>(ctx, nullptr, {{&keep, &q}}, Fq - Fv);
 }
 
-// e^(x/16) at 14 fraction bits (FM32, F ≤ 10).
-template <class T> AShare<T> base_fm32(Context& ctx, const AShare<T>& x, int F) {
+// e^(x/16) at 14 fraction bits (FM32, F ≤ 10), times the keep bit.
+template <class T> AShare<T> base_fm32(Context& ctx, const AShare<T>& x, const mpc::BShare<T>& keep, int F) {
   constexpr int Ft = 14, Fc = 14;
   AShare<T> t = mpc::shl_a(x, Ft - 4 - F);  // x/16 at Ft
   std::vector<AShare<T>> pw = powers(ctx, t, 4, Ft);
   AShare<T> acc = mpc::mul_ap(t, coef<T>(kQ32[1], Fc));
   for (int j = 2; j <= 4; ++j) acc = mpc::add_aa(acc, mpc::mul_ap(pw[size_t(j)], coef<T>(kQ32[j], Fc)));
   acc = mpc::add_ap(ctx, acc, coef<T>(kQ32[0], Ft + Fc));
-  return mpc::trunc_a(ctx, acc, Fc);
+  return mpc::mac_ba<T>(ctx, nullptr, {{&keep, &acc}}, Fc);
 }
 
 }  // namespace
@@ -73,10 +73,10 @@ template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x) {
   else below = mpc::msb_a(ctx, shifted);
   mpc::BShare<T> keep = mpc::not_b(ctx, below);
 
-  AShare<T> v = wide ? base_fm64(ctx, x, F) : base_fm32(ctx, x, F);
+  // The keep bit multiplies the base inside its truncation: a clipped base is 0, so are its squares.
+  AShare<T> v = wide ? base_fm64(ctx, x, keep, F) : base_fm32(ctx, x, keep, F);
   for (int i = 0; i + 1 < squares; ++i) v = mpc::mul_aa_trunc(ctx, v, v, Fv);
-  AShare<T> sq = mpc::mul_aa(ctx, v, v);  // at 2·Fv
-  return mpc::mac_ba<T>(ctx, nullptr, {{&keep, &sq}}, 2 * Fv - F);
+  return mpc::mul_aa_trunc(ctx, v, v, 2 * Fv - F);
 }
 
 #define X(T) template AShare<T> f_exp(Context&, const AShare<T>&);

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "veil/mpc/bit_message.h"
 #include "veil/mpc/instantiate.h"
@@ -418,6 +419,33 @@ template <class T> AShare<T> mul_aa_trunc(Context& ctx, const AShare<T>& x, cons
 }
 template <class T> Cost cost_mul_aa_trunc(int64_t n, int d) { return cost_dealt_sum<T>(n, true, 0, d); }
 
+template <class T>
+AShare<T> dot_runs_aa_trunc(Context& ctx, const AShare<T>& x, const AShare<T>& y, const std::vector<int64_t>& runs, int d) {
+  if (x.size() != y.size()) throw std::invalid_argument("dot_runs_aa_trunc: operand sizes differ");
+  int64_t total = 0;
+  for (int64_t r : runs) {
+    if (r < 1) throw std::invalid_argument("dot_runs_aa_trunc: a run of " + std::to_string(r) + " products");
+    total += r;
+  }
+  if (total != int64_t(x.size()))
+    throw std::invalid_argument("dot_runs_aa_trunc: runs cover " + std::to_string(total) + " of " + std::to_string(x.size()) + " products");
+  net::Link::Scope scope(ctx.link(), "dot_runs_aa_trunc");
+  const size_t m = runs.size();
+  // 3-out-of-3 share of each run's sum: the cross terms plus a PRF zero-sharing (as in mul_aa).
+  std::vector<T> z = ctx.prg_next().draw<T>(m);
+  const std::vector<T> b = ctx.prg_prev().draw<T>(m);
+  size_t j = 0;
+  for (size_t i = 0; i < m; ++i) {
+    T acc = T(z[i] - b[i]);
+    for (int64_t k = 0; k < runs[i]; ++k, ++j) acc += x.s0[j] * (y.s0[j] + y.s1[j]) + x.s1[j] * y.s0[j];
+    z[i] = acc;
+  }
+  DealtInput<T> in;
+  in.own_term = &z, in.d = d;
+  return dealt_sum(ctx, in, m, Shape{int64_t(m)});
+}
+template <class T> Cost cost_dot_runs_aa_trunc(int64_t runs, int d) { return cost_dealt_sum<T>(runs, true, 0, d); }
+
 #define INST(T)                                                                                                   \
   template AShare<T> dealt_sum(Context&, const DealtInput<T>&, size_t, const Shape&);                            \
   template Cost cost_dealt_sum<T>(int64_t, bool, int, int, int);                                                 \
@@ -426,7 +454,9 @@ template <class T> Cost cost_mul_aa_trunc(int64_t n, int d) { return cost_dealt_
   template AShare<T> mul_ba(Context&, const BShare<T>&, const AShare<T>&);                                      \
   template Cost cost_mul_ba<T>(int64_t);                                                                         \
   template AShare<T> mul_aa_trunc(Context&, const AShare<T>&, const AShare<T>&, int);                           \
-  template Cost cost_mul_aa_trunc<T>(int64_t, int);
+  template Cost cost_mul_aa_trunc<T>(int64_t, int);                                                              \
+  template AShare<T> dot_runs_aa_trunc(Context&, const AShare<T>&, const AShare<T>&, const std::vector<int64_t>&, int); \
+  template Cost cost_dot_runs_aa_trunc<T>(int64_t, int);
 VEIL_FOR_RINGS(INST)
 #undef INST
 

@@ -49,6 +49,15 @@ template <class T> Cost cost_mul_ba(int64_t n);
 template <class T> AShare<T> mul_aa_trunc(Context& ctx, const AShare<T>& x, const AShare<T>& y, int d);
 template <class T> Cost cost_mul_aa_trunc(int64_t n, int d);
 
+// z_i = (Σ_{j ∈ run i} x_j ⊙ y_j) / 2^d for consecutive runs of the given lengths (Σ runs = size):
+// mul_aa_trunc with each party's local cross terms summed over a run first, so a run costs what
+// one product costs there (LayerNorm's Σ(x − μ)² takes one element per row instead of one per
+// column). Output shape {runs.size()}. Same error model per output as mul_aa_trunc; d = 0: exact.
+// Rounds: 3 (2 for d = 0). Bytes: cost_mul_aa_trunc(runs.size(), d).
+template <class T>
+AShare<T> dot_runs_aa_trunc(Context& ctx, const AShare<T>& x, const AShare<T>& y, const std::vector<int64_t>& runs, int d);
+template <class T> Cost cost_dot_runs_aa_trunc(int64_t runs, int d);
+
 // The engine behind trunc_a, mac_ba and mul_aa_trunc (used by arithmetic.cpp).
 template <class T> struct DealtInput {
   const AShare<T>* addend = nullptr;  // replicated summand

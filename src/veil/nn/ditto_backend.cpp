@@ -320,8 +320,13 @@ RingTensor DittoBackend::layernorm(const RingTensor& x, const RingTensor& gamma,
   const RingTensor xs = to(x, fmt.ring, fmt.frac_bits);
   const RingTensor g = to(weight_on(gamma, fmt.ring), fmt.ring, fmt.frac_bits);
   const RingTensor b = to(weight_on(beta, fmt.ring), fmt.ring, fmt.frac_bits);
+  // The output's consumers (linear layers and the head; BERT's residual stream) truncate it anyway
+  // when they run on the other ring (the free down-cast): leave the last product untruncated.
+  const bool wide = fmt.ring == Ring::FM64 && format(PlanOp::linear).ring == Ring::FM32 &&
+                    format(PlanOp::lm_head).ring == Ring::FM32 && format(PlanOp::residual).ring == Ring::FM32;
   return on_ring(xs, [&](const auto& a) {
     using T = elem_t<decltype(a)>;
+    if (wide) return RingTensor::of(fxp::f_layernorm_wide(ctx_, a, g.share<T>(), b.share<T>(), eps), 2 * fmt.frac_bits);
     return RingTensor::of(fxp::f_layernorm(ctx_, a, g.share<T>(), b.share<T>(), eps), fmt.frac_bits);
   });
 }

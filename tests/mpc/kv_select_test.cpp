@@ -2,6 +2,7 @@
 // topk_onehot (secure top-k as one-hot rows), any_at_least (static-eviction votes),
 // shuffle_rows and compact_rows_reveal_count (the count-only eviction).
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -25,7 +26,7 @@ Tensor<uint64_t> encode(const std::vector<double>& v, Shape shape) {
   return t;
 }
 
-TEST(TopkOnehot, MatchesThePlaintextRanksOnDistinctValues) {
+TEST(TopkOnehot, MatchesThePlaintextTwinOnDistinctValues) {
   std::mt19937_64 rng(5);
   std::normal_distribution<double> nd(0, 20);
   const int64_t rows = 6, n = 23, k = 9;
@@ -35,37 +36,98 @@ TEST(TopkOnehot, MatchesThePlaintextRanksOnDistinctValues) {
     return topk_onehot(ctx, in[0], k, 10, 24);
   });
   EXPECT_EQ(got, topk_onehot_plain(x, rows, n, k));
-  const Cost c = cost_topk_onehot(rows, n, k, 10, 24);
+  const Cost c = cost_topk_onehot(rows, n, k, 24);
   EXPECT_EQ(m.rounds, c.rounds);
   EXPECT_EQ(m.bytes_total, c.bytes_total);
   EXPECT_LE(m.bytes_max, c.bytes_max);
 }
 
-TEST(TopkOnehot, TiesGoToTheLowerIndexAndEveryRowIsOneHot) {
-  const int64_t rows = 2, n = 8, k = 8;
+// Equal values are within the resolution: either may be picked, but the picked values are the
+// k largest, each slot holds exactly one element, and the slots follow the positions.
+TEST(TopkOnehot, EqualValuesFillTheRestAndEveryRowIsOneHot) {
+  const int64_t rows = 2, n = 8;
   const std::vector<double> x = {1, 3, 3, -2, 3, 0, 1, 7,  // ties of 3 and of 1
                                  0, 0, 0, 0, 0, 0, 0, 0};
-  auto [got, m] = run_kernel<uint64_t>({encode(x, {rows, n})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
-    return topk_onehot(ctx, in[0], k, 10, 24);
-  });
-  EXPECT_EQ(got, topk_onehot_plain(x, rows, n, k));
-  for (int64_t r = 0; r < rows * k; ++r) {
-    uint64_t ones = 0;
-    for (int64_t i = 0; i < n; ++i) ones += got[size_t(r * n + i)];
-    EXPECT_EQ(ones, 1u) << "row " << r;
+  for (int64_t k : {1, 2, 3, 5, 7, 8}) {
+    auto [got, m] = run_kernel<uint64_t>({encode(x, {rows, n})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
+      return topk_onehot(ctx, in[0], k, 10, 24);
+    });
+    const std::vector<uint64_t> want = topk_onehot_plain(x, rows, n, k);
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<double> picked, expected;
+      int64_t last = -1;
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t ones = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const size_t at = size_t((r * k + j) * n + i);
+          if (got[at] == 1) {
+            picked.push_back(x[size_t(r * n + i)]), ++ones;
+            EXPECT_GT(i, last);
+            last = i;
+          }
+          if (want[at] == 1) expected.push_back(x[size_t(r * n + i)]);
+          EXPECT_LE(got[at], 1u);
+        }
+        EXPECT_EQ(ones, 1) << "k = " << k << ", row " << r << ", slot " << j;
+      }
+      std::sort(picked.begin(), picked.end()), std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(picked, expected) << "k = " << k << ", row " << r;
+    }
+    testing::expect_cost(m, cost_topk_onehot(rows, n, k, 24));
   }
 }
 
-TEST(TopkOnehot, OneElementAndBadK) {
-  auto [got, m] = run_kernel<uint64_t>({encode({4.5, -1}, {2, 1})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
-    return topk_onehot(ctx, in[0], 1, 0, 32);
+TEST(TopkOnehot, SlotsFollowPositionsAndTheCostIsDeclaredAtMpCacheShapes) {
+  // 2048 context, budget 20%: 63 coarse clusters keep 32, then 64 fine candidates keep 23.
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> nd(0, 400);
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{63, 32}, {64, 23}}) {
+    const int64_t rows = 3;
+    std::vector<double> x(size_t(rows * n));
+    for (auto& v : x) v = nd(rng);
+    auto [got, m] = run_kernel<uint64_t>({encode(x, {rows, n})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
+      return topk_onehot(ctx, in[0], k, 12, 20);
+    });
+    const std::vector<uint64_t> want = topk_onehot_plain(x, rows, n, k);
+    EXPECT_EQ(got, want) << n << " choose " << k;
+    for (int64_t r = 0; r < rows; ++r) {  // slot j holds an element at position ≥ j, increasing
+      int64_t last = -1;
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t i = 0; i < n; ++i)
+          if (want[size_t((r * k + j) * n + i)]) {
+            EXPECT_GT(i, last);
+            last = i;
+          }
+    }
+    testing::expect_cost(m, cost_topk_onehot(rows, n, k, 20));
+  }
+  // Pairwise comparisons dominate; the one-hot costs k·(N − k) tests, not k·N.
+  const Cost c = cost_topk_onehot(12, 63, 32, 20);
+  EXPECT_EQ(c.rounds, 21);
+  EXPECT_LT(c.bytes_total, 12 * 110'000);
+}
+
+// The window's edges: with drop d and ell bits, differences below 2^d·(2^(ell−1) − 3) rank
+// exactly, and values closer than 3·2^d may rank either way but always as one total order.
+TEST(TopkOnehot, ExactAcrossTheWholeWindowAndConsistentBelowItsResolution) {
+  const int drop = 12, ell = 12;  // on kF = 18: resolution 3·2^−6, differences below 2^−6·2045
+  const double unit = std::ldexp(1.0, drop - kF), span = unit * ((1 << (ell - 1)) - 3) * 0.999;
+  const std::vector<double> wide = {0, span, -0.0, span / 2, span - 4 * unit, 2 * unit};  // extremes
+  auto [got, m] = run_kernel<uint64_t>({encode(wide, {1, 6})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
+    return topk_onehot(ctx, in[0], 3, drop, ell);
   });
-  EXPECT_EQ(got, (std::vector<uint64_t>{1, 1}));
-  EXPECT_THROW(run_kernel<uint64_t>({encode({1, 2}, {1, 2})},
-                                    [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
-                                      return topk_onehot(ctx, in[0], 3, 0, 32);
-                                    }),
-               std::exception);
+  EXPECT_EQ(got, topk_onehot_plain(wide, 1, 6, 3));
+  // Eight values within one resolution step: any 4 of them, each picked once.
+  std::vector<double> close(8);
+  for (size_t i = 0; i < close.size(); ++i) close[i] = 5 + unit * double(i % 3) * 0.9;
+  auto [sel, m2] = run_kernel<uint64_t>({encode(close, {1, 8})}, [&](Context& ctx, std::vector<AShare<uint64_t>>& in) {
+    return topk_onehot(ctx, in[0], 4, drop, ell);
+  });
+  std::vector<uint64_t> picked(8, 0);
+  for (int64_t j = 0; j < 4; ++j)
+    for (int64_t i = 0; i < 8; ++i) picked[size_t(i)] += sel[size_t(j * 8 + i)];
+  EXPECT_EQ(std::count(picked.begin(), picked.end(), 1u), 4);
+  EXPECT_EQ(std::count(picked.begin(), picked.end(), 0u), 4);
 }
 
 TEST(Bit2aDealt, InjectsBitsExactly) {

@@ -213,8 +213,8 @@ TEST(MpCachePolicy, SelectsTheBestCoarseThenFineClusters) {
   T q({1, 1, 4});
   q.data[0] = 1;
   const T y = step(be, cache, q, keys(1, 1, 4), values(1, 1, 4));
-  // Coarse scores 0.6·max + 0.4·min: c0 .6, c1 3, c2 0, c3 6.2, c4 1.8, c5 0 -> c3, c1, c4; their
-  // fine clusters in that order: f6 (2), f7 (9), f2 (5), f3 (0), f8 (0), f9 (3) -> f7, f2.
+  // Coarse scores 0.6·max + 0.4·min: c0 .6, c1 3, c2 0, c3 6.2, c4 1.8, c5 0 -> c1, c3, c4 (slots
+  // in position order); their fine clusters: f2 (5), f3 (0), f6 (2), f7 (9), f8 (0), f9 (3) -> f2, f7.
   ASSERT_EQ(seen.size(), 1u);
   const auto& [coarse, fine] = seen[0];
   ASSERT_EQ(coarse.shape, (Shape{1, 3, 6}));
@@ -223,11 +223,11 @@ TEST(MpCachePolicy, SelectsTheBestCoarseThenFineClusters) {
     const int64_t n = oh.dim(2);
     return int64_t(std::max_element(oh.data.begin() + row * n, oh.data.begin() + (row + 1) * n) - (oh.data.begin() + row * n));
   };
-  EXPECT_EQ(hot(coarse, 0), 3);
-  EXPECT_EQ(hot(coarse, 1), 1);
+  EXPECT_EQ(hot(coarse, 0), 1);
+  EXPECT_EQ(hot(coarse, 1), 3);
   EXPECT_EQ(hot(coarse, 2), 4);
-  EXPECT_EQ(hot(fine, 0), 1);  // c3's second fine cluster: f7
-  EXPECT_EQ(hot(fine, 1), 2);  // c1's first: f2
+  EXPECT_EQ(hot(fine, 0), 0);  // c1's first fine cluster: f2
+  EXPECT_EQ(hot(fine, 1), 3);  // c3's second: f7
   // The output is attention over exactly sink + f7 + f2 + the new row.
   const std::vector<int64_t> rows = {0, 1, 2, 3, 12, 13, 14, 15, 32, 33, 34, 35, 52};
   const T want = attend_head_rows(q, cache.layer(0).k, cache.layer(0).v, 1.0, {rows});

@@ -113,9 +113,9 @@ concept KvBackend = Backend<B> && requires(B& be, const typename B::Tensor& x, c
   // q (B,1,D), summaries (B,N,D) -> (B,1,N): q·summaryᵀ, the clusters' similarity scores, wide
   // like matmul_nt_wide (they only feed topk_onehot, directly or through onehot_gather).
   { be.cluster_scores(x, x) } -> std::same_as<typename B::Tensor>;
-  // scores (B,1,N) from cluster_scores, k -> (B,k,N) 0/1: row j is the one-hot of the element of
-  // rank j (largest first; ties go to the lower index). MPC: secure, nothing opened
-  // (mpc/topk_onehot.h).
+  // scores (B,1,N) from cluster_scores, k -> (B,k,N) 0/1: the k largest (ties go to the lower
+  // index), one per row, in index order (row j: the j-th selected by position). MPC: secure,
+  // nothing opened (mpc/topk_onehot.h).
   { be.topk_onehot(x, i) } -> std::same_as<typename B::Tensor>;
   // one-hot (B,k,N), x (B,N,C) -> (B,k,C): the selected rows of x.
   { be.onehot_gather(x, x) } -> std::same_as<typename B::Tensor>;

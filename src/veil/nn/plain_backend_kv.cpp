@@ -110,6 +110,7 @@ Tensor PlainBackend::topk_onehot(const Tensor& scores, int64_t k) const {
     const float* s = scores.data.data() + b * n;
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [s](int64_t i, int64_t j) { return s[i] > s[j]; });
+    std::sort(order.begin(), order.begin() + k);  // the k largest, by position
     for (int64_t r = 0; r < k; ++r) out.data[size_t((b * k + r) * n + order[size_t(r)])] = 1.0f;
   }
   return out;

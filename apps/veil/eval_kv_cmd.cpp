@@ -113,8 +113,9 @@ void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std:
               "budget %.0f%%. A selection is one (layer, head, step) of a layer that selects (not one reusing its "
               "pair's); it agrees when both backends attend to the same fine clusters.\n\n",
               (long long)a.agreement, (long long)a.prefill, (long long)a.agreement_steps, 100 * a.agreement_budget);
-  std::printf("| static eviction | selections compared | identical | agreement | layers with identical kept sets |\n");
-  std::printf("|---|---:|---:|---:|---:|\n");
+  std::printf("| static eviction | selections compared | identical | agreement | layers with identical kept sets | "
+              "MPC vote error (max, of γ·H) | tokens kept by one backend only | their distance to γ·H (max) |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (bool st : {false, true}) {
     nn::KvPolicyConfig c = base;
     c.kind = nn::KvPolicyKind::mpcache, c.budget = a.agreement_budget, c.static_eviction = st;
@@ -127,15 +128,21 @@ void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std:
       const std::vector<int32_t> prompt(ids.begin() + int64_t(begin), ids.begin() + int64_t(begin) + a.prefill);
       const std::vector<int32_t> more(ids.begin() + int64_t(begin) + a.prefill,
                                       ids.begin() + int64_t(begin) + a.prefill + a.agreement_steps);
-      const nn::Agreement one = nn::compare(nn::plaintext_selections(ck, prompt, more, c), nn::mpc_selections(ck, prompt, more, c));
+      const nn::Agreement one = nn::compare(nn::plaintext_selections(ck, prompt, more, c), nn::mpc_selections(ck, prompt, more, c),
+                                            c.gamma * double(ck.config.n_head), c.share);
       std::fprintf(stderr, "eval-kv: agreement, static %s, window %lld: %lld of %lld\n", st ? "on" : "off", (long long)w,
                    (long long)one.equal, (long long)one.selections);
       total += one;
     }
-    char kept[32] = "—";
-    if (st) std::snprintf(kept, sizeof kept, "%lld of %lld", (long long)total.static_equal, (long long)total.static_layers);
-    std::printf("| %s | %lld | %lld | %.1f%% | %s |\n", st ? "on (positions)" : "off", (long long)total.selections,
-                (long long)total.equal, 100 * total.fraction(), kept);
+    char kept[32] = "—", error[32] = "—", flipped[32] = "—", distance[32] = "—";
+    if (st) {
+      std::snprintf(kept, sizeof kept, "%lld of %lld", (long long)total.static_equal, (long long)total.static_layers);
+      std::snprintf(error, sizeof error, "%.2f%%", 100 * total.vote_error);
+      std::snprintf(flipped, sizeof flipped, "%lld", (long long)total.flipped);
+      if (total.flipped > 0) std::snprintf(distance, sizeof distance, "%.2f%%", 100 * total.flipped_distance);
+    }
+    std::printf("| %s | %lld | %lld | %.1f%% | %s | %s | %s | %s |\n", st ? "on (positions)" : "off",
+                (long long)total.selections, (long long)total.equal, 100 * total.fraction(), kept, error, flipped, distance);
     std::fflush(stdout);
   }
 }

@@ -28,6 +28,9 @@ std::vector<std::vector<int64_t>> selected_fine_clusters(const std::vector<doubl
 struct SelectionRun {
   SelectionLog selections;
   std::vector<std::vector<int64_t>> kept;  // per layer: positions kept by static eviction (positions mode)
+  // Per layer (static eviction only): each prompt token's largest vote over the observation
+  // queries (the head-summed attention that static eviction compares with γ·H).
+  std::vector<std::vector<double>> votes;
 };
 
 // Plaintext and in-process MPC runs of `prompt` then `continuation` with policy `kv` (mpcache).
@@ -39,10 +42,16 @@ SelectionRun mpc_selections(const Gpt2Checkpoint& ck, const std::vector<int32_t>
 struct Agreement {
   int64_t selections = 0, equal = 0;        // (layer, head, step) compared, and identical
   int64_t static_layers = 0, static_equal = 0;  // layers whose kept sets were compared, identical
+  // Static eviction, relative to the threshold γ·H: the largest |v_mpc − v_plain| / γH over every
+  // (layer, token) vote, and over the tokens one backend keeps and the other evicts, the largest
+  // plaintext distance |v_plain / γH − 1| (the closest of the layer pair sharing the kept set).
+  double vote_error = 0, flipped_distance = 0;
+  int64_t flipped = 0;  // such tokens
   double fraction() const { return selections ? double(equal) / double(selections) : 1.0; }
   Agreement& operator+=(const Agreement& o);
 };
 
-Agreement compare(const SelectionRun& plain, const SelectionRun& mpc);
+// threshold: γ·H of the runs' policy; share: its cross-layer sharing (which layers share kept sets).
+Agreement compare(const SelectionRun& plain, const SelectionRun& mpc, double threshold = 0, bool share = false);
 
 }  // namespace veil::nn

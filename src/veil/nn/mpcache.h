@@ -44,6 +44,9 @@ class MpCache final : public KvPolicy<B> {
   // partner's): layer, decoding step (0 = the first token after the prefill), coarse one-hot
   // (H,kc,nc) and fine one-hot (H,kf,ratio·kc) (empty when the coarse stage decided alone).
   using SelectionObserver = std::function<void(int64_t layer, int64_t step, const Tensor& coarse, const Tensor& fine)>;
+  // Called with each layer's static-eviction votes (W,T) at the prefill: the head sums of the
+  // observation queries' attention, compared with γ·H.
+  using VoteObserver = std::function<void(int64_t layer, const Tensor& votes)>;
 
   MpCache(const KvPolicyConfig& c, int64_t n_layer) : config_(c), layers_(size_t(n_layer)) {
     validate(c);
@@ -52,6 +55,7 @@ class MpCache final : public KvPolicy<B> {
 
   const KvPolicyConfig& config() const override { return config_; }
   void observe(SelectionObserver fn) { observer_ = std::move(fn); }
+  void observe_votes(VoteObserver fn) { vote_observer_ = std::move(fn); }
   // Rows kept by the static eviction of each layer (after the prefill).
   const std::vector<int64_t>& kept_after_prefill() const { return kept_; }
 
@@ -61,7 +65,7 @@ class MpCache final : public KvPolicy<B> {
     if (t > 1) {  // the prefill (or a later multi-token pass: no selection)
       if (!config_.static_eviction || rows != t) return attend_all(be, q, kv, scale);
       auto [p, y] = attend_rows_with_probs(be, q, kv.k, kv.v, scale);
-      layers_[size_t(l)].flags = static_flags(be, p);
+      layers_[size_t(l)].flags = static_flags(be, l, p);
       layers_[size_t(l)].has_flags = true;
       return y;
     }
@@ -93,10 +97,11 @@ class MpCache final : public KvPolicy<B> {
   }
 
   // p (H,T,T) -> flags (T).
-  Tensor static_flags(B& be, const Tensor& p) {
+  Tensor static_flags(B& be, int64_t l, const Tensor& p) {
     const int64_t heads = p.shape.at(0), t = p.shape.at(1);
     const int64_t w = std::clamp<int64_t>(int64_t(std::ceil(config_.window * double(t) - 1e-9)), 1, t);
     const Tensor votes = be.sum_heads(be.slice_rows(p, t - w, w));  // (W,T)
+    if (vote_observer_) vote_observer_(l, votes);
     std::vector<int64_t> forced;
     for (int64_t j = 0; j < std::min(config_.fine, t); ++j) forced.push_back(j);
     for (int64_t j = std::max(t - w, config_.fine); j < t; ++j) forced.push_back(j);
@@ -220,6 +225,7 @@ class MpCache final : public KvPolicy<B> {
   std::vector<int64_t> kept_;
   int64_t step_ = 0;
   SelectionObserver observer_;
+  VoteObserver vote_observer_;
 };
 
 }  // namespace veil::nn

@@ -1,8 +1,9 @@
 // `veil gateway`: the serving system's entry point (serve/gateway.h) in front of party groups
 // given in a file (--groups) or started here as local processes (--local N, serve/local_groups.h),
 // with the SLO-aware balancer (serve/balancer.h) and, locally, the autoscaler starting and
-// stopping groups (serve/autoscaler.h). `veil gateway profile` measures the cost profile the
-// balancer predicts from (serve/cost_model.h).
+// stopping groups (serve/autoscaler.h). TEE workers (serve/tee_pool.h) come from --tee-config
+// FILE or are started here (--local-tee N on --tee-hosts simulated hosts of --tee-epc-mb each).
+// `veil gateway profile` measures the cost profile the balancer predicts from (serve/cost_model.h).
 #include <httplib.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <thread>
@@ -46,6 +48,10 @@ struct GatewayArgs {
   int64_t max_new_tokens = 64;
   int threads = 64;
   std::string session_key;  // the session tokens' HMAC key file (the parties' --session-key)
+  // TEE workers
+  std::string tee_config, tee_session_key, tee_placer = "epc-aware";
+  int local_tee = 0, tee_hosts = 2, tee_slots = 0;
+  double tee_epc_mb = 0, tee_seconds_per_token = 0.01;
   // profile
   std::string profile_model, profile_out, profile_precision = "fm64";
   KvFlags profile_kv;
@@ -111,6 +117,10 @@ void run_gateway(const GatewayArgs& a) {
   if (a.local > 0 && a.model.empty()) throw std::invalid_argument("--local needs --model (the full model folder to share)");
   if (a.kms && a.local == 0) throw std::invalid_argument("--kms starts a local KMS for --local groups");
   if (a.tls_cert.empty() != a.tls_key.empty()) throw std::invalid_argument("--tls-cert and --tls-key go together");
+  if (a.local_tee > 0 && a.local == 0) throw std::invalid_argument("--local-tee starts TEE workers next to --local groups");
+  if (a.local_tee > 0 && a.tee_epc_mb <= 0)
+    throw std::invalid_argument("--local-tee needs --tee-epc-mb (the usable EPC of each simulated TEE host, in MiB)");
+  if (a.local_tee > 0 && !a.tee_config.empty()) throw std::invalid_argument("give either --local-tee N or --tee-config FILE");
   serve::GatewayOptions o;
   o.balancer.policy = serve::parse_policy(a.policy);
   o.balancer.slo_seconds = a.slo_ms / 1e3;
@@ -126,6 +136,11 @@ void run_gateway(const GatewayArgs& a) {
   o.session_timeout = std::chrono::milliseconds(a.timeout_ms);
   o.queue_timeout = std::chrono::milliseconds(a.queue_timeout_ms);
   o.max_new_tokens = a.max_new_tokens;
+  o.tee.placer = serve::parse_tee_placer(a.tee_placer);
+  o.tee.seconds_per_token = a.tee_seconds_per_token;
+  o.tee_autoscaler = o.autoscaler;
+  o.tee_autoscaler.min_groups = 1;
+  o.tee_autoscaler.max_groups = 64;
 
   std::unique_ptr<serve::LocalGroups> local;
   if (a.local > 0) {
@@ -135,12 +150,14 @@ void run_gateway(const GatewayArgs& a) {
     lo.state_dir = std::filesystem::absolute(a.state_dir).string();
     lo.timeout_ms = a.timeout_ms;
     lo.kms = a.kms;
+    lo.tee = a.local_tee > 0;
     lo.session_key = a.session_key;  // empty: state_dir/session.key, made once
     std::fprintf(stderr, "veil gateway: certificates and share bundles in %s\n", lo.state_dir.c_str());
     local = std::make_unique<serve::LocalGroups>(lo);
     o.client_model = local->client_model();
     o.client_tls = local->client_tls();
     o.token_key = nn::read_session_key(local->session_key_file());  // the key the local parties check
+    if (a.local_tee > 0) o.tee_token_key = nn::read_session_key(local->tee_session_key_file());
   } else {
     if (a.client_model.empty() || a.client_tls.ca.empty() || a.client_tls.cert.empty() || a.client_tls.key.empty())
       throw std::invalid_argument("--groups needs --client-model (share-model's client/ folder) and --ca, --cert, --key "
@@ -149,6 +166,7 @@ void run_gateway(const GatewayArgs& a) {
     o.client_tls = a.client_tls;
     if (!a.session_key.empty()) o.token_key = nn::read_session_key(a.session_key);  // else random: parties cannot check tokens
   }
+  if (!a.tee_session_key.empty()) o.tee_token_key = nn::read_session_key(a.tee_session_key);
   if (!a.profiles.empty()) {
     o.profile = load_profile(a.profiles[0]);
     for (size_t i = 1; i < a.profiles.size(); ++i) o.more_profiles.push_back(load_profile(a.profiles[i]));
@@ -164,6 +182,27 @@ void run_gateway(const GatewayArgs& a) {
     throw std::invalid_argument("--groups needs --profile (from `veil gateway profile --model DIR --out FILE`)");
   }
   serve::Gateway gw(o);
+  if (!a.tee_config.empty()) {
+    std::ifstream in(a.tee_config);
+    if (!in) throw std::runtime_error("cannot read the TEE config " + a.tee_config);
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    const serve::TeeFleetConfig fleet = serve::parse_tee_config(text, a.tee_config);
+    for (const serve::TeeHostDecl& h : fleet.hosts) gw.add_tee_host(h);
+    for (const serve::TeeWorkerSpec& w : fleet.workers) gw.add_tee_worker(w);
+  }
+  if (a.local_tee > 0) {  // simulated hosts: EPC and slots are declared, not measured (no SGX here)
+    const int hosts = std::min(a.tee_hosts, a.local_tee);
+    for (int h = 0; h < hosts; ++h) {
+      const int on_host = a.local_tee / hosts + (h < a.local_tee % hosts ? 1 : 0);
+      gw.add_tee_host({"tee-host-" + std::to_string(h), int64_t(a.tee_epc_mb * 1024 * 1024), a.tee_slots > 0 ? a.tee_slots : on_host});
+    }
+    for (int id = 0; id < a.local_tee; ++id) {
+      const serve::TeeWorkerSpec w = local->start_tee_worker(id, "tee-host-" + std::to_string(id % hosts));
+      std::fprintf(stderr, "veil gateway: started local TEE worker %d on %s (%s; an ordinary process, not an enclave)\n",
+                   id, w.host.c_str(), w.endpoint.str().c_str());
+      gw.add_tee_worker(w);
+    }
+  }
 
   std::unique_ptr<httplib::Server> http;
   if (!a.tls_cert.empty())
@@ -205,6 +244,11 @@ void run_gateway(const GatewayArgs& a) {
           gw.remove_group(id);
           local->stop(id, std::chrono::seconds(2));
           draining.erase(id);
+        }
+      for (int id : local->tee_workers())
+        if (local->tee_worker_dead(id)) {  // its /readyz no longer answers: the gateway marks it unhealthy
+          std::fprintf(stderr, "veil gateway: local TEE worker %d exited\n", id);
+          local->stop_tee_worker(id, std::chrono::seconds(1));
         }
       for (int id : gw.idle_drained()) {
         std::fprintf(stderr, "veil gateway: local group %d drained; stopping it\n", id);
@@ -317,6 +361,36 @@ void register_gateway(CLI::App& app) {
                   "the parties' --session-key so that they refuse clients without a token). --local: default "
                   "--state-dir/session.key, made once and given to the local parties; --groups: random when absent")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--tee-config", a->tee_config,
+                  "TEE workers (`veil tee-worker serve`) next to the groups: JSON {\"hosts\": [{\"name\", \"epc_mb\" or "
+                  "\"epc_bytes\" (usable EPC), \"slots\"}], \"workers\": [{\"host\", \"endpoint\", \"health\"}]}; requests "
+                  "choose them with \"backend\": \"tee\"")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--local-tee", a->local_tee,
+                  "With --local: also start this many TEE workers here (ordinary processes: this machine runs no enclave), "
+                  "on --tee-hosts simulated hosts")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--tee-hosts", a->tee_hosts, "With --local-tee: the simulated TEE hosts the workers are spread over")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--tee-epc-mb", a->tee_epc_mb, "With --local-tee: each simulated host's usable EPC in MiB (declared: "
+                                                 "placement never commits more; nothing pages here)")
+      ->check(CLI::Range(0.001, 1e7));
+  cmd->add_option("--tee-slots", a->tee_slots, "With --local-tee: enclaves each host may run at once (default: its workers)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--tee-placer", a->tee_placer,
+                  "TEE placement: epc-aware (never beyond a host's EPC, headroom preferred), or the EPC-blind "
+                  "least-loaded and round-robin (for comparison)")
+      ->check(CLI::IsMember({"epc-aware", "least-loaded", "round-robin"}))
+      ->capture_default_str();
+  cmd->add_option("--tee-session-key", a->tee_session_key,
+                  "File holding the HMAC key of TEE session tokens (give the workers the same file as --session-key); "
+                  "--local-tee: --state-dir/tee-session.key; otherwise random when absent")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tee-seconds-per-token", a->tee_seconds_per_token,
+                  "Start value of the TEE service-time estimate (then the average of observed sessions)")
+      ->check(CLI::Range(1e-6, 60.0))
+      ->capture_default_str();
   cmd->add_option("--threads", a->threads, "HTTP worker threads (waiting requests hold one)")->check(CLI::Range(2, 4096))->capture_default_str();
 
   CLI::App* prof = cmd->add_subcommand("profile", "Measure a model's cost profile (bytes, rounds and speed of the engine "

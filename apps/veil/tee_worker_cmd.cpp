@@ -53,7 +53,7 @@ void run_seal(const SealArgs& a) {
   const AeadKey key = random_aead_key();
   nn::write_bundle_key(a.key_out, key);  // refuses an existing file
   serve::seal_model(a.model, a.out, key);
-  std::printf("sealed %s into %s; its key is in %s (import it into the KMS: veil kms import-key --model NAME --party 0 "
+  std::printf("sealed %s into %s; its key is in %s (give it to the KMS: veil kms put-key --model NAME --party 0 "
               "--key-file %s --bundle %s)\n",
               a.model.c_str(), a.out.c_str(), a.key_out.c_str(), a.key_out.c_str(), a.out.c_str());
 }

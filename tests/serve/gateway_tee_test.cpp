@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -238,6 +240,76 @@ TEST(GatewayTeeProcesses, AWorkerKilledMidRequestIsRetriedOnTheOther) {
   EXPECT_EQ(retried.body["veil"]["worker"], 1);
   EXPECT_EQ(ok.body["choices"][0]["text"], retried.body["choices"][0]["text"]);  // greedy: the same text
   for (const json& w : tee_workers(gw)) EXPECT_EQ(w["healthy"], w["id"] == 1);
+}
+
+}  // namespace
+}  // namespace veil::serve
+
+namespace veil::serve {
+namespace {
+
+std::string config_error(const std::string& text) {
+  try {
+    parse_tee_config(text, "tee.json");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TeeFleetConfig, ReadsHostsAndWorkersAndNamesWhatIsWrong) {
+  const TeeFleetConfig c = parse_tee_config(
+      R"({"hosts": [{"name": "h0", "epc_mb": 94, "slots": 4}, {"name": "h1", "epc_bytes": 1000}],
+          "workers": [{"host": "h0", "endpoint": "127.0.0.1:7100", "health": "127.0.0.1:7101"},
+                      {"host": "h1", "endpoint": "127.0.0.1:7200"}]})",
+      "tee.json");
+  ASSERT_EQ(c.hosts.size(), 2u);
+  EXPECT_EQ(c.hosts[0].epc_bytes, int64_t(94) << 20);
+  EXPECT_EQ(c.hosts[0].slots, 4);
+  EXPECT_EQ(c.hosts[1].slots, 1);
+  ASSERT_EQ(c.workers.size(), 2u);
+  EXPECT_EQ(c.workers[1].id, 1);
+  EXPECT_EQ(c.workers[0].health, "127.0.0.1:7101");
+  EXPECT_EQ(c.workers[1].endpoint.str(), "127.0.0.1:7200");
+
+  const std::string w = R"(, "workers": [{"host": "h0", "endpoint": "127.0.0.1:1"}]})";
+  EXPECT_EQ(config_error("[]"), "tee.json: the top level: expected {\"hosts\": [...], \"workers\": [...]}");
+  EXPECT_EQ(config_error(R"({"hosts": [{"epc_mb": 1}])" + w), "tee.json: hosts[0]: needs \"name\"");
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0"}])" + w), "tee.json: hosts[0]: needs one of \"epc_bytes\" and \"epc_mb\"");
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0", "epc_mb": -1}])" + w),
+            "tee.json: hosts[0]: its usable EPC must be a positive number");
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0", "epc_mb": 1, "slots": 0}])" + w),
+            "tee.json: hosts[0]: \"slots\" must be a positive integer");
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0", "epc_mb": 1}, {"name": "h0", "epc_mb": 1}])" + w),
+            "tee.json: hosts[1]: TEE host 'h0' is declared twice");
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0", "epc_mb": 1}], "workers": [{"host": "h9", "endpoint": "127.0.0.1:1"}]})"),
+            "tee.json: workers[0]: TEE worker 0 names host 'h9', which is not declared");
+  EXPECT_NE(config_error(R"({"hosts": [{"name": "h0", "epc_mb": 1}], "workers": [{"host": "h0", "endpoint": "nowhere"}]})")
+                .find("tee.json: workers[0]: "),
+            std::string::npos);
+  EXPECT_EQ(config_error(R"({"hosts": [{"name": "h0", "epc_mb": 1}], "workers": []})"), "tee.json: workers: no TEE worker");
+}
+
+TEST(GatewayTeeFlags, BadTeeFlagsStopTheGatewayWithAClearError) {
+  nn::test::TempDir tmp;
+  nn::test::Processes procs(tmp.path());
+  auto fails_with = [&](std::vector<std::string> args, const std::string& text) {
+    args.insert(args.begin(), "gateway");
+    nn::test::Process& p = procs.start(args, "gateway");
+    EXPECT_NE(nn::test::Processes::wait_exit(p, 30s), 0) << p.err();
+    EXPECT_NE(p.err().find(text), std::string::npos) << p.err();
+  };
+  const std::string state = tmp.path() + "/state";
+  fails_with({"--local", "1", "--model", kModel, "--state-dir", state, "--local-tee", "2"}, "--local-tee needs --tee-epc-mb");
+  fails_with({"--groups", kModel + "/config.json", "--local-tee", "2", "--tee-epc-mb", "8"},
+             "--local-tee starts TEE workers next to --local groups");
+  fails_with({"--local", "1", "--model", kModel, "--state-dir", state, "--tee-placer", "random"}, "--tee-placer");
+  const std::string conf = tmp.path() + "/tee.json";
+  std::ofstream(conf) << "{}";
+  fails_with({"--local", "1", "--model", kModel, "--state-dir", state, "--local-tee", "1", "--tee-epc-mb", "8",
+              "--tee-config", conf},
+             "give either --local-tee N or --tee-config FILE");
+  EXPECT_FALSE(std::filesystem::exists(state));  // refused before anything was made
 }
 
 }  // namespace

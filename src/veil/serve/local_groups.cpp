@@ -57,6 +57,21 @@ void run_to_end(const std::string& binary, const std::vector<std::string>& args,
     throw std::runtime_error(what + " failed (see " + log + ")");
 }
 
+// A file holding 64 random hex digits (mode 0600), made once.
+void ensure_random_key(const std::string& path) {
+  if (fs::exists(path)) return;
+  unsigned char b[32];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness from OpenSSL");
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << hex(std::span<const uint8_t>(b, sizeof b)) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
+  fs::rename(tmp, path);
+}
+
 }  // namespace
 
 std::vector<uint16_t> free_loopback_ports(int n) {
@@ -90,18 +105,19 @@ LocalGroups::LocalGroups(LocalGroupsOptions o) : o_(std::move(o)) {
   if (model_name_.empty()) model_name_ = fs::path(o_.model).lexically_normal().parent_path().filename().string();
   if (o_.session_key.empty()) {
     o_.session_key = o_.state_dir + "/session.key";
-    if (!fs::exists(o_.session_key)) {
-      unsigned char b[32];
-      if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness from OpenSSL");
-      const std::string tmp = o_.session_key + ".tmp";
-      {
-        std::ofstream out(tmp);
-        out << hex(std::span<const uint8_t>(b, sizeof b)) << "\n";
-        if (!out) throw std::runtime_error("cannot write " + tmp);
-      }
-      fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
-      fs::rename(tmp, o_.session_key);
+    ensure_random_key(o_.session_key);
+  }
+  if (o_.tee) {
+    if (!fs::exists(certs + "/tee-worker.pem"))  // a state folder of an older veil: no TEE certificate yet
+      run_to_end(o_.veil_binary, {"certs", "--out", certs, "--force"}, o_.state_dir + "/logs/certs.log", "veil certs");
+    if (!fs::exists(shared + "/tee/model.tsm")) {
+      fs::remove_all(shared + "/tee");
+      fs::create_directories(shared + "/tee");
+      run_to_end(o_.veil_binary, {"tee-worker", "seal", o_.model, "--out", shared + "/tee/model.tsm", "--key-out",
+                                  shared + "/tee/model.key"},
+                 o_.state_dir + "/logs/tee-seal.log", "veil tee-worker seal " + o_.model);
     }
+    ensure_random_key(tee_session_key_file());
   }
   if (o_.kms) start_kms();
 }
@@ -126,6 +142,13 @@ void LocalGroups::start_kms() {
       kms({"policy", "--model", model_name_, "--party", s, "--org", org, "--allow-version", "0.1.0"}, "policy");
     }
   }
+  if (o_.tee && !fs::exists(dir + "/tee-imported")) {  // the sealed model: a one-party model of its own name
+    kms({"put-key", "--model", model_name_ + "-tee", "--party", "0", "--key-file", o_.state_dir + "/shared/tee/model.key",
+         "--bundle", o_.state_dir + "/shared/tee/model.tsm"},
+        "put-key");
+    kms({"policy", "--model", model_name_ + "-tee", "--party", "0", "--org", "org0", "--allow-version", "0.1.0"}, "policy");
+    std::ofstream(dir + "/tee-imported") << "1\n";
+  }
   kms_port_ = free_loopback_ports(1)[0];
   kms_.pid = spawn(o_.veil_binary, {"kms", "serve", "--db", db, "--master-key-file", mk, "--listen",
                                     "127.0.0.1:" + std::to_string(kms_port_)}, log);
@@ -147,6 +170,7 @@ void LocalGroups::start_kms() {
 
 LocalGroups::~LocalGroups() {
   for (int id : groups()) stop(id, std::chrono::seconds(5));
+  for (int id : tee_workers()) stop_tee_worker(id, std::chrono::seconds(5));
   if (kms_.pid > 0 && !reap(kms_, false)) {
     ::kill(kms_.pid, SIGTERM);
     reap(kms_, true);
@@ -207,21 +231,75 @@ bool LocalGroups::reap(Proc& p, bool block) {
   return p.reaped;
 }
 
+void LocalGroups::stop_procs(std::vector<Proc*> procs, std::chrono::milliseconds grace) {
+  for (Proc* p : procs)
+    if (!reap(*p, false)) ::kill(p->pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (Proc* p : procs) {
+    while (!reap(*p, false) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!p->reaped) {
+      ::kill(p->pid, SIGKILL);
+      reap(*p, true);
+    }
+  }
+}
+
 void LocalGroups::stop(int id, std::chrono::milliseconds grace) {
   auto it = procs_.find(id);
   if (it == procs_.end()) return;
-  for (Proc& p : it->second)
-    if (!reap(p, false)) ::kill(p.pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  for (Proc& p : it->second) {
-    while (!reap(p, false) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!p.reaped) {
-      ::kill(p.pid, SIGKILL);
-      reap(p, true);
-    }
-  }
+  stop_procs({&it->second[0], &it->second[1], &it->second[2]}, grace);
   procs_.erase(it);
+}
+
+TeeWorkerSpec LocalGroups::start_tee_worker(int id, const std::string& host) {
+  if (!o_.tee) throw std::logic_error("LocalGroups: start_tee_worker needs LocalGroupsOptions::tee");
+  if (tee_procs_.count(id)) throw std::invalid_argument("local TEE worker " + std::to_string(id) + " is already running");
+  const std::vector<uint16_t> ports = free_loopback_ports(2);
+  const std::string listen = "127.0.0.1:" + std::to_string(ports[0]), health = "127.0.0.1:" + std::to_string(ports[1]);
+  const std::string certs = o_.state_dir + "/certs", tee = o_.state_dir + "/shared/tee", s = std::to_string(id);
+  std::vector<std::string> args{"tee-worker", "serve", "--id", s, "--sealed", tee + "/model.tsm", "--listen", listen,
+                                "--health-listen", health, "--cert", certs + "/tee-worker.pem", "--key",
+                                certs + "/tee-worker.key", "--ca", certs + "/ca.pem", "--timeout-ms",
+                                std::to_string(o_.timeout_ms), "--session-key", tee_session_key_file()};
+  if (o_.kms) {
+    const std::string dir = o_.state_dir + "/kms", worker = "tee-" + s + "-" + std::to_string(ports[0]);
+    const std::string token = dir + "/tokens/" + worker;
+    run_to_end(o_.veil_binary, {"kms", "issue-token", "--db", dir + "/kms.db", "--master-key-file", dir + "/master.key",
+                                "--org", "org0", "--party", "0", "--worker", worker, "--ttl", "600", "--out", token},
+               o_.state_dir + "/logs/kms.log", "veil kms issue-token");
+    args.insert(args.end(), {"--kms", "https://127.0.0.1:" + std::to_string(kms_port_), "--kms-ca", dir + "/kms-ca.pem",
+                             "--bootstrap-token", token, "--kms-model", model_name_ + "-tee"});
+  } else {
+    args.insert(args.end(), {"--model-key", tee + "/model.key"});
+  }
+  Proc& p = tee_procs_[id];
+  p.pid = spawn(o_.veil_binary, args, o_.state_dir + "/logs/tee-worker-" + s + ".log");
+  TeeWorkerSpec w;
+  w.id = id;
+  w.host = host;
+  w.endpoint = net::parse_endpoint(listen);
+  w.health = health;
+  w.pid = p.pid;
+  return w;
+}
+
+bool LocalGroups::tee_worker_dead(int id) {
+  auto it = tee_procs_.find(id);
+  return it == tee_procs_.end() || reap(it->second, false);
+}
+
+void LocalGroups::stop_tee_worker(int id, std::chrono::milliseconds grace) {
+  auto it = tee_procs_.find(id);
+  if (it == tee_procs_.end()) return;
+  stop_procs({&it->second}, grace);
+  tee_procs_.erase(it);
+}
+
+std::vector<int> LocalGroups::tee_workers() const {
+  std::vector<int> out;
+  for (const auto& [id, p] : tee_procs_) out.push_back(id);
+  return out;
 }
 
 bool LocalGroups::dead(int id) {

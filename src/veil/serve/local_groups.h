@@ -4,6 +4,11 @@
 // bundle keys from the key files share-model writes (keys/party-<i>.key), or, with `kms`, fetch
 // them from a local `veil kms serve` (three organisations org0..org2, one per party; the keys
 // imported once; a one-time bootstrap token issued per worker as its group starts).
+// TEE workers (`veil gateway --local-tee N`) are `veil tee-worker serve` processes on loopback
+// ports opening one sealed model (state_dir/shared/tee/, sealed once by `veil tee-worker seal`)
+// with its key file, or with `kms` with the key the local KMS releases on a bootstrap token (model
+// "<name>-tee", party 0, org0). They check the TEE session key state_dir/tee-session.key. They run
+// as ordinary processes: nothing here is an enclave.
 #pragma once
 #include <sys/types.h>
 
@@ -15,6 +20,7 @@
 
 #include "veil/net/endpoint.h"
 #include "veil/net/tls_context.h"
+#include "veil/serve/tee_pool.h"
 
 namespace veil::serve {
 
@@ -32,6 +38,7 @@ struct LocalGroupsOptions {
   std::string state_dir;    // certs/, shared/ (bundles, keys, client/), logs/
   int timeout_ms = 20000;   // the parties' --timeout-ms
   bool kms = false;         // keys from a local KMS (state_dir/kms/) instead of key files
+  bool tee = false;         // TEE workers too: seal the model, import its key with `kms`
   // The gateway's session-token key file, given to every party (--session-key, with --group);
   // empty: state_dir/session.key, made once (64 random hex digits).
   std::string session_key;
@@ -55,6 +62,14 @@ class LocalGroups {
   void kill_party(int id, int party);
   std::vector<int> groups() const;
 
+  // A TEE worker with this id on loopback ports, placed on `host` for the gateway; its log goes to
+  // logs/tee-worker-<id>.log. Needs tee in the options.
+  TeeWorkerSpec start_tee_worker(int id, const std::string& host);
+  bool tee_worker_dead(int id);
+  void stop_tee_worker(int id, std::chrono::milliseconds grace);
+  std::vector<int> tee_workers() const;
+  std::string tee_session_key_file() const { return o_.state_dir + "/tee-session.key"; }
+
   std::string client_model() const { return o_.state_dir + "/shared/client"; }
   net::TlsFiles client_tls() const;
   std::string session_key_file() const { return o_.session_key; }
@@ -65,12 +80,14 @@ class LocalGroups {
     bool reaped = false;
   };
   bool reap(Proc& p, bool block);
+  void stop_procs(std::vector<Proc*> procs, std::chrono::milliseconds grace);
   void start_kms();
   LocalGroupsOptions o_;
   std::string model_name_;
   uint16_t kms_port_ = 0;
   Proc kms_;
   std::map<int, std::array<Proc, 3>> procs_;
+  std::map<int, Proc> tee_procs_;
 };
 
 // n loopback ports that were free a moment ago.

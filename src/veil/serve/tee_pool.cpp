@@ -5,7 +5,60 @@
 #include <limits>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace veil::serve {
+
+TeeFleetConfig parse_tee_config(const std::string& json_text, const std::string& source) {
+  using json = nlohmann::json;
+  const json j = json::parse(json_text, nullptr, false);
+  auto fail = [&](const std::string& where, const std::string& what) {
+    throw std::invalid_argument(source + ": " + where + ": " + what);
+  };
+  if (!j.is_object() || !j.contains("hosts") || !j["hosts"].is_array() || !j.contains("workers") || !j["workers"].is_array())
+    fail("the top level", "expected {\"hosts\": [...], \"workers\": [...]}");
+  TeeFleetConfig c;
+  TeePool check({});  // the pool's own checks: names, EPC, slots, hosts of workers
+  for (size_t i = 0; i < j["hosts"].size(); ++i) {
+    const json& h = j["hosts"][i];
+    const std::string where = "hosts[" + std::to_string(i) + "]";
+    TeeHostDecl d;
+    if (!h.is_object() || !h.contains("name") || !h["name"].is_string()) fail(where, "needs \"name\"");
+    d.name = h["name"];
+    if (h.contains("epc_bytes") == h.contains("epc_mb")) fail(where, "needs one of \"epc_bytes\" and \"epc_mb\"");
+    const json& epc = h.contains("epc_bytes") ? h["epc_bytes"] : h["epc_mb"];
+    if (!epc.is_number() || epc.get<double>() <= 0) fail(where, "its usable EPC must be a positive number");
+    d.epc_bytes = h.contains("epc_bytes") ? epc.get<int64_t>() : int64_t(epc.get<double>() * 1024 * 1024);
+    if (h.contains("slots") && (!h["slots"].is_number_integer() || h["slots"].get<int>() < 1))
+      fail(where, "\"slots\" must be a positive integer");
+    d.slots = h.value("slots", 1);
+    try {
+      check.add_host(d);
+    } catch (const std::invalid_argument& e) {
+      fail(where, e.what());
+    }
+    c.hosts.push_back(d);
+  }
+  for (size_t i = 0; i < j["workers"].size(); ++i) {
+    const json& w = j["workers"][i];
+    const std::string where = "workers[" + std::to_string(i) + "]";
+    if (!w.is_object() || !w.contains("host") || !w["host"].is_string() || !w.contains("endpoint") || !w["endpoint"].is_string())
+      fail(where, "needs \"host\" and \"endpoint\" (host:port)");
+    TeeWorkerSpec s;
+    s.id = int(i);
+    s.host = w["host"];
+    try {
+      s.endpoint = net::parse_endpoint(w["endpoint"].get<std::string>());
+      if (w.contains("health")) s.health = net::parse_endpoint(w["health"].get<std::string>()).str();
+      check.add_worker(s);
+    } catch (const std::exception& e) {
+      fail(where, e.what());
+    }
+    c.workers.push_back(s);
+  }
+  if (c.workers.empty()) fail("workers", "no TEE worker");
+  return c;
+}
 
 void TeePool::add_host(const TeeHostDecl& h) {
   if (h.name.empty()) throw std::invalid_argument("a TEE host needs a name");

@@ -66,6 +66,16 @@ struct TeeHostSnapshot {
   double peak_overcommit = 0;  // largest committed / EPC seen
 };
 
+// A deployment's TEE fleet (`veil gateway --tee-config FILE`):
+//   {"hosts":   [{"name": "h0", "epc_mb": 94, "slots": 4}, ...],     (or "epc_bytes")
+//    "workers": [{"host": "h0", "endpoint": "10.0.0.5:7100", "health": "10.0.0.5:7101"}, ...]}
+// Worker ids are their positions. Throws std::invalid_argument naming `source` and the entry.
+struct TeeFleetConfig {
+  std::vector<TeeHostDecl> hosts;
+  std::vector<TeeWorkerSpec> workers;
+};
+TeeFleetConfig parse_tee_config(const std::string& json_text, const std::string& source);
+
 class TeePool {
  public:
   explicit TeePool(TeePoolOptions o) : o_(o) {}

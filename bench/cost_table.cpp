@@ -52,10 +52,10 @@ void print_cost_table(int64_t n) {
       ROW("ltz_a_via32 (FM64 input)", "ltz_window_b + bit2a into FM64; both columns FM64", cost_ltz_a_via32(n, 0), cost_ltz_a_via32(n, 12)),
       ROW("eq_ap_via32 (FM64 input)", "32-bit AND tree + bit2a into FM64; both columns FM64", cost_eq_ap_via32(n), cost_eq_ap_via32(n)),
       ROW("dot_runs_aa_trunc (runs of 768, n outputs)", "mul_aa_trunc with each run's cross terms summed first, d = F; n = outputs", cost_dot_runs_aa_trunc<uint32_t>(n, 8), cost_dot_runs_aa_trunc<uint64_t>(n, 18)),
-      ROW("upcast_a (FM32 input; shift 0 | 10)", "wrap count from the components' top bits: one dealer-assisted AND, 3(32 − shift) + 1 bits; FM64 output", cost_upcast_a(n, 0), cost_upcast_a(n, 10)),
-      ROW("upcast_trunc_a (FM32 input; d = 8 | 18)", "upcast_a with a local truncation, 3(32 + d) + 1 bits; FM64 output", cost_upcast_trunc_a(n, 8), cost_upcast_trunc_a(n, 18)),
-      ROW("downcast_a (FM64 input, d = 10)", "trunc_a then each component mod 2^32 (Ditto); FM32 output; both columns", cost_downcast_a(n, 10), cost_downcast_a(n, 10)),
-      ROW("downcast_local_a (FM64 input)", "bits [d, d + 32) of each component: free; FM32 output", cost_downcast_local_a(n, 10), cost_downcast_local_a(n, 28)),
+      ROW("upcast_a (FM32 in, FM64 out)", "wrap count from the components' top bits: one dealer-assisted AND, 3(32 − shift) + 1 bits; FM32 columns shift 0, FM64 columns shift 10", cost_upcast_a(n, 0), cost_upcast_a(n, 10)),
+      ROW("upcast_trunc_a (FM32 in, FM64 out)", "upcast_a with a local truncation, 3(32 + d) + 1 bits; FM32 columns d = 8, FM64 columns d = 18", cost_upcast_trunc_a(n, 8), cost_upcast_trunc_a(n, 18)),
+      ROW("downcast_a (FM64 in, FM32 out, d = 10)", "trunc_a then each component mod 2^32 (Ditto); both columns", cost_downcast_a(n, 10), cost_downcast_a(n, 10)),
+      ROW("downcast_local_a (FM64 in, FM32 out)", "bits [d, d + 32) of each component: free; FM32 columns d = 10, FM64 columns d = 28", cost_downcast_local_a(n, 10), cost_downcast_local_a(n, 28)),
   };
   std::printf("Declared costs at n = %lld elements (bytes per element in brackets).\n\n", static_cast<long long>(n));
   std::printf("| kernel | FM32 rounds | FM32 busiest party | FM32 all parties | FM64 rounds | FM64 busiest party | FM64 all parties | protocol |\n");

@@ -51,7 +51,7 @@ struct GatewayArgs {
   // TEE workers
   std::string tee_config, tee_session_key, tee_placer = "epc-aware";
   int local_tee = 0, tee_hosts = 2, tee_slots = 0;
-  double tee_epc_mb = 0, tee_seconds_per_token = 0.01;
+  double tee_epc_mb = 0, tee_seconds_per_token = 0.01, tee_paging = 0;
   // profile
   std::string profile_model, profile_out, profile_precision = "fm64";
   KvFlags profile_kv;
@@ -151,6 +151,7 @@ void run_gateway(const GatewayArgs& a) {
     lo.timeout_ms = a.timeout_ms;
     lo.kms = a.kms;
     lo.tee = a.local_tee > 0;
+    lo.tee_modelled_paging_slowdown = a.tee_paging;
     lo.session_key = a.session_key;  // empty: state_dir/session.key, made once
     std::fprintf(stderr, "veil gateway: certificates and share bundles in %s\n", lo.state_dir.c_str());
     local = std::make_unique<serve::LocalGroups>(lo);
@@ -378,6 +379,11 @@ void register_gateway(CLI::App& app) {
       ->check(CLI::Range(0.001, 1e7));
   cmd->add_option("--tee-slots", a->tee_slots, "With --local-tee: enclaves each host may run at once (default: its workers)")
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--tee-modelled-paging-slowdown", a->tee_paging,
+                  "With --local-tee: the workers' --modelled-paging-slowdown (MODELLED EPC paging for load tests: a "
+                  "session on a host the placer overcommitted takes longer by serve/epc_placement.h's penalty; 0: off)")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   cmd->add_option("--tee-placer", a->tee_placer,
                   "TEE placement: epc-aware (never beyond a host's EPC, headroom preferred), or the EPC-blind "
                   "least-loaded and round-robin (for comparison)")

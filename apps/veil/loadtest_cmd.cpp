@@ -2,7 +2,9 @@
 // gateway on loopback (one given by --gateway, or one started here per balancer policy with
 // --local-groups), optionally killing one party worker in the middle. Reports throughput,
 // latency percentiles, refused (429) and failed requests, whether every accepted request got
-// exactly one final response (the gateway's counters), and the autoscaler's decisions.
+// exactly one final response (the gateway's counters), and the autoscaler's decisions. With
+// --backend tee the requests go to the gateway's TEE workers and --policies names TEE placers
+// (epc-aware, least-loaded, round-robin); the report adds the hosts' peak EPC overcommitment.
 #include <httplib.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 
 #include "veil/commands.h"
 #include "veil/net/endpoint.h"
+#include "veil/serve/epc_placement.h"
 #include "veil/serve/local_groups.h"
 
 extern char** environ;
@@ -49,6 +52,7 @@ struct LoadArgs {
   double kill_at_s = -1;
   double slo_ms = 2000;
   bool json_out = false;
+  std::string backend = "mpc";
 };
 
 struct Sample {
@@ -71,6 +75,7 @@ struct RunResult {
   std::string killed;
   double elapsed = 0;
   double accepted = 0, final_ok = 0, final_failed = 0;
+  double tee_peak_overcommit = 0;  // largest committed / usable EPC of any TEE host
 };
 
 double percentile(std::vector<double> v, double q) {
@@ -104,7 +109,7 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
   const auto t0 = Clock::now();
   const auto end = t0 + std::chrono::duration<double>(a.duration_s);
   auto secs = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
-  const std::string body = json{{"prompt", a.prompt}, {"max_tokens", a.max_tokens}}.dump();
+  const std::string body = json{{"prompt", a.prompt}, {"max_tokens", a.max_tokens}, {"backend", a.backend}}.dump();
   std::vector<std::thread> clients;
   for (int c = 0; c < a.clients; ++c)
     clients.emplace_back([&] {
@@ -158,7 +163,12 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
   }
   for (std::thread& t : clients) t.join();
   r.elapsed = secs();
-  if (auto st = ctl.Get("/v1/status"); st && st->status == 200) r.decisions = json::parse(st->body)["autoscaler"]["decisions"];
+  if (auto st = ctl.Get("/v1/status"); st && st->status == 200) {
+    const json s = json::parse(st->body);
+    r.decisions = s["autoscaler"]["decisions"];
+    if (s.contains("tee"))
+      for (const json& h : s["tee"]["hosts"]) r.tee_peak_overcommit = std::max(r.tee_peak_overcommit, h["peak_overcommit"].get<double>());
+  }
   if (auto m = ctl.Get("/metrics"); m && m->status == 200) {
     r.accepted = counter_sum(m->body, "veil_gateway_accepted_total", {"endpoint=\"completions\""});
     r.final_ok = counter_sum(m->body, "veil_gateway_requests_total", {"endpoint=\"completions\"", "outcome=\"ok\""});
@@ -206,22 +216,24 @@ json summarize(const LoadArgs& a, const RunResult& r) {
           {"gateway_final_failed", r.final_failed},
           {"one_final_response_each", r.accepted == r.final_ok + r.final_failed},
           {"killed", r.killed},
+          {"backend", a.backend},
+          {"tee_peak_epc_overcommit", r.tee_peak_overcommit},
           {"autoscaler_decisions", r.decisions},
           {"timeline", timeline}};
 }
 
 void print_table(const std::vector<json>& runs) {
-  std::printf("%-18s %5s %5s %5s %6s %6s %8s %8s %8s %10s %9s %s\n", "policy", "reqs", "ok", "429", "failed", "retry",
-              "req/s", "p50 ms", "p99 ms", "in SLO", "obs/pred", "accepted = final");
+  std::printf("%-18s %5s %5s %5s %6s %6s %8s %8s %8s %10s %9s %8s %s\n", "policy", "reqs", "ok", "429", "failed", "retry",
+              "req/s", "p50 ms", "p99 ms", "in SLO", "obs/pred", "EPC peak", "accepted = final");
   for (const json& j : runs) {
-    std::printf("%-18s %5d %5d %5d %6d %6d %8.2f %8.0f %8.0f %9.1f%% %9.2f %s (%g = %g + %g)\n",
+    std::printf("%-18s %5d %5d %5d %6d %6d %8.2f %8.0f %8.0f %9.1f%% %9.2f %8.2f %s (%g = %g + %g)\n",
                 j["policy"].get<std::string>().c_str(), j["requests"].get<int>(), j["ok"].get<int>(),
                 j["refused_429"].get<int>(), j["failed"].get<int>(), j["retried_ok"].get<int>(),
                 j["throughput_rps"].get<double>(), j["p50_ms"].is_number() ? j["p50_ms"].get<double>() : NAN,
                 j["p99_ms"].is_number() ? j["p99_ms"].get<double>() : NAN,
                 j["ok"].get<int>() ? 100.0 * j["ok_within_slo"].get<int>() / j["ok"].get<int>() : 0.0,
                 j["observed_over_predicted_p50"].is_number() ? j["observed_over_predicted_p50"].get<double>() : NAN,
-                j["one_final_response_each"].get<bool>() ? "yes" : "NO", j["gateway_accepted"].get<double>(),
+                j["tee_peak_epc_overcommit"].get<double>(), j["one_final_response_each"].get<bool>() ? "yes" : "NO", j["gateway_accepted"].get<double>(),
                 j["gateway_final_ok"].get<double>(), j["gateway_final_failed"].get<double>());
   }
   for (const json& j : runs) {
@@ -246,8 +258,8 @@ pid_t start_gateway(const LoadArgs& a, const std::string& policy, std::string& a
   address = "127.0.0.1:" + std::to_string(serve::free_loopback_ports(1)[0]);
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<std::string> args{self, "gateway", "--local", std::to_string(a.local_groups), "--model", a.model,
-                                "--state-dir", a.state_dir, "--listen", address, "--policy", policy,
-                                "--slo-ms", std::to_string(a.slo_ms)};
+                                "--state-dir", a.state_dir, "--listen", address, "--slo-ms", std::to_string(a.slo_ms)};
+  args.insert(args.end(), {a.backend == "tee" ? "--tee-placer" : "--policy", policy});
   args.insert(args.end(), a.gateway_flags.begin(), a.gateway_flags.end());
   std::filesystem::create_directories(a.state_dir);
   const std::string log = a.state_dir + "/gateway-" + policy + ".log";
@@ -272,7 +284,9 @@ pid_t start_gateway(const LoadArgs& a, const std::string& policy, std::string& a
       ready_groups = 0;
       const json status = json::parse(st->body);
       for (const json& g : status["groups"]) ready_groups += g["healthy"].get<bool>();
-      if (ready_groups >= a.local_groups) return pid;
+      bool tee_ready = true;  // every TEE worker (--gateway-flag --local-tee N) ready too
+      for (const json& w : status["tee"]["workers"]) tee_ready = tee_ready && w["healthy"].get<bool>();
+      if (ready_groups >= a.local_groups && tee_ready) return pid;
     }
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) throw std::runtime_error("veil gateway exited; see " + log);
@@ -292,6 +306,7 @@ void run_loadtest(const LoadArgs& a) {
       throw std::invalid_argument("give --gateway HOST:PORT, or --local-groups N with --model DIR to start one here");
     std::stringstream ps(a.policies);
     for (std::string policy; std::getline(ps, policy, ',');) {
+      if (a.backend == "tee") serve::parse_tee_placer(policy);  // names the placers when it is none
       std::string address;
       std::fprintf(stderr, "veil loadtest: starting a local gateway (policy %s, %d groups)\n", policy.c_str(), a.local_groups);
       const pid_t pid = start_gateway(a, policy, address);
@@ -342,6 +357,12 @@ void register_loadtest(CLI::App& app) {
       ->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--slo-ms", a->slo_ms, "The latency objective (reported; passed to a local gateway)")->capture_default_str();
   cmd->add_flag("--json", a->json_out, "Print the runs as JSON");
+  cmd->add_option("--backend", a->backend,
+                  "The requests' \"backend\": mpc (party groups), or tee (the gateway's TEE workers: start them with "
+                  "--gateway-flag=--local-tee --gateway-flag=N ...; --policies then names TEE placers: epc-aware, "
+                  "least-loaded, round-robin)")
+      ->check(CLI::IsMember({"mpc", "tee"}))
+      ->capture_default_str();
   cmd->callback([a] { run_loadtest(*a); });
 }
 

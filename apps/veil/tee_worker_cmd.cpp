@@ -40,6 +40,7 @@ struct TeeServeArgs {
   std::string session_key;
   std::string kms, kms_ca, kms_model, bootstrap_token, quote, quote_kind = "sgx-dcap", worker_version = "0.1.0";
   int kms_party = 0;
+  double modelled_paging_slowdown = 0;
 };
 
 std::string read_all(const std::string& path, const char* flag) {
@@ -109,8 +110,12 @@ void run_serve(const TeeServeArgs& a) {
   };
   const AeadKey key = model_key(a);
   serve::TeeWorker worker(serve::open_sealed_model(a.sealed, key), a.tls, std::chrono::milliseconds(a.timeout_ms),
-                          a.session_key.empty() ? std::string() : nn::read_session_key(a.session_key), a.id);
+                          a.session_key.empty() ? std::string() : nn::read_session_key(a.session_key), a.id,
+                          a.modelled_paging_slowdown);
   const net::Fd listener = net::listen_on(at, "tee-worker " + std::to_string(a.id) + ": ");
+  if (a.modelled_paging_slowdown > 0)
+    log("MODELLED EPC paging is on (--modelled-paging-slowdown " + std::to_string(a.modelled_paging_slowdown) +
+        "): sessions on an overcommitted host are slowed by a model, nothing pages for real");
   log("serving a GPT-2 of " + std::to_string(worker.config().n_layer) + " layers (" +
       std::to_string(worker.parameters()) + " weights, in the clear: an ordinary process, not an enclave) on " + at.str() +
       (a.session_key.empty() ? "" : "; sessions need a gateway token for worker " + std::to_string(a.id)));
@@ -125,8 +130,9 @@ void run_serve(const TeeServeArgs& a) {
     status.session_done(out.outcome, out.seconds, 0, 0);
     status.phase(PartyPhase::ready);
     char line[160];
-    std::snprintf(line, sizeof line, "%lld prompt tokens, %lld steps: done in %.3f s",
-                  static_cast<long long>(out.prompt_tokens), static_cast<long long>(out.new_tokens), out.seconds);
+    std::snprintf(line, sizeof line, "%lld prompt tokens, %lld steps: done in %.3f s%s",
+                  static_cast<long long>(out.prompt_tokens), static_cast<long long>(out.new_tokens), out.seconds,
+                  out.modelled_penalty > 1 ? (" (modelled paging x" + std::to_string(out.modelled_penalty) + ")").c_str() : "");
     log("session " + std::to_string(n++) + " (the client at " + from + "): " +
         (out.outcome == "served" ? std::string(line) : out.outcome + ": " + out.detail));
   }
@@ -177,6 +183,12 @@ void register_tee_worker(CLI::App& app) {
                     "The gateway's TEE session-token key file (`veil gateway --tee-session-key`): every session then "
                     "needs a valid token for --id")
       ->check(CLI::ExistingFile);
+  serve->add_option("--modelled-paging-slowdown", a->modelled_paging_slowdown,
+                    "MODELLED EPC paging for load tests on machines without SGX (0: off): a session whose request "
+                    "reports its host's EPC overcommitment r > 1 (the gateway sends it) takes 1 + S·(1 - 1/r) times "
+                    "its generation time (serve/epc_placement.h paging_penalty); nothing pages for real")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   serve->add_option("--kms", a->kms, "https://host:port of `veil kms serve`: enrol with the evidence below and receive "
                                      "the sealed model's key in memory only (docs/KMS.md)");
   serve->add_option("--kms-ca", a->kms_ca, "With --kms: the KMS's certificate (kms-ca.pem)")->check(CLI::ExistingFile);

@@ -165,8 +165,9 @@ TEST(GatewayTee, ACompletionThatFailsOnAWorkerIsRetriedOnAnotherAndTheWorkerMark
   std::vector<int> tried;
   Gateway gw(options(TeePlacer::epc_aware), {},
              [&](const TeeWorkerSpec& w, const std::vector<int32_t>& prompt, const nn::GenerateOptions& o,
-                 const std::string& token) -> std::vector<nn::PrivateToken> {
+                 const std::string& token, double overcommit) -> std::vector<nn::PrivateToken> {
                tried.push_back(w.id);
+               EXPECT_LE(overcommit, 1.0);  // epc-aware
                EXPECT_EQ(nn::SessionTokenVerifier(kTeeKey, w.id).accept(token, std::time(nullptr)), "");
                EXPECT_FALSE(prompt.empty());
                if (w.id == 0) throw std::runtime_error("TEE worker at 127.0.0.1:21000: connection reset");
@@ -186,7 +187,7 @@ TEST(GatewayTee, ACompletionThatFailsOnAWorkerIsRetriedOnAnotherAndTheWorkerMark
 
   Gateway broken(options(TeePlacer::epc_aware), {},
                  [](const TeeWorkerSpec& w, const std::vector<int32_t>&, const nn::GenerateOptions&,
-                    const std::string&) -> std::vector<nn::PrivateToken> {
+                    const std::string&, double) -> std::vector<nn::PrivateToken> {
                    throw std::runtime_error("worker " + std::to_string(w.id) + " is gone");
                  });
   add_fleet(broken);

@@ -200,10 +200,27 @@ TEST_F(TeeWorkerProcess, WithASessionKeyServesOnlyValidTokensForItsId) {
   EXPECT_FALSE(refusal(opt, good).empty());  // used once
 }
 
+TEST_F(TeeWorkerProcess, ModelledPagingSlowsOnlySessionsOnAnOvercommittedHostAndSaysSo) {
+  Process& w = start_worker({"--model-key", key_, "--modelled-paging-slowdown", "8"});
+  ASSERT_TRUE(Processes::wait_for_err(w, "serving a GPT-2", 60s)) << w.err();
+  EXPECT_NE(w.err().find("MODELLED EPC paging is on"), std::string::npos);
+  nn::GenerateOptions opt;
+  opt.max_new_tokens = 2;
+  TeeClientOptions c = client();
+  c.epc_overcommit = 1.0;  // fits: no penalty
+  const std::vector<nn::PrivateToken> plain = generate_tee(c, slurp(kModel + "/config.json"), kPrompt, opt);
+  ASSERT_TRUE(Processes::wait_for_err(w, "session 1 ", 30s));
+  EXPECT_EQ(w.err().find("modelled paging x"), std::string::npos) << w.err();
+  c.epc_overcommit = 2.0;  // penalty 1 + 8 * (1 - 1/2) = 5
+  EXPECT_EQ(ids(generate_tee(c, slurp(kModel + "/config.json"), kPrompt, opt)), ids(plain));  // same tokens, later
+  EXPECT_TRUE(Processes::wait_for_err(w, "(modelled paging x5.0", 30s)) << w.err();
+}
+
 TEST_F(TeeWorkerProcess, BadFlagsAndAWrongKeyStopItWithAClearError) {
   auto fails_with = [&](const std::vector<std::string>& args, const std::string& text) {
     Process& p = procs_.start(args, "bad");
-    EXPECT_EQ(Processes::wait_exit(p, 30s), 1) << p.err();
+    const std::optional<int> rc = Processes::wait_exit(p, 30s);
+    EXPECT_TRUE(rc && *rc != 0) << p.err();  // 1 for a start-up error, CLI11's code for a bad value
     EXPECT_NE(p.err().find(text), std::string::npos) << p.err();
   };
   const std::string tls_key = certs_ + "/tee-worker.key";
@@ -222,6 +239,7 @@ TEST_F(TeeWorkerProcess, BadFlagsAndAWrongKeyStopItWithAClearError) {
   };
   fails_with(with({"--model-key", key_, "--quote", key_}), "--quote and --bootstrap-token are evidence for --kms");
   fails_with(with({"--model-key", key_, "--quote-kind", "sev"}), "--quote-kind must be sgx-dcap or tdx-dcap");
+  fails_with(with({"--model-key", key_, "--modelled-paging-slowdown", "-1"}), "--modelled-paging-slowdown");
   fails_with(with({"--kms", "https://127.0.0.1:1", "--kms-ca", key_, "--kms-model", "m"}), "one piece of evidence");
   std::vector<std::string> bad_listen = with({"--model-key", key_});
   bad_listen[5] = "nowhere";

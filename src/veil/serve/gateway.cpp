@@ -182,6 +182,11 @@ void Gateway::record(const std::string& endpoint, const std::string& outcome, do
   if (outcome == "refused") ++refused_since_tick_;
 }
 
+void Gateway::count_accepted(const std::string& endpoint, double predicted_seconds) {
+  metrics_.add("veil_gateway_accepted_total", {{"endpoint", endpoint}});
+  metrics_.observe("veil_gateway_predicted_seconds", {{"endpoint", endpoint}}, predicted_seconds);
+}
+
 void Gateway::fail_group(int id, const std::string& why) {
   if (!balancer_.has_group(id)) return;
   balancer_.set_healthy(id, false);
@@ -207,10 +212,7 @@ Gateway::Waited Gateway::admit(std::unique_lock<std::mutex>& lock, uint64_t& tic
     }
     ticket = p.ticket;
     w.predicted_seconds = now() - arrived_at + p.predicted_seconds;
-    if (placements == 0 && !retry) {
-      metrics_.add("veil_gateway_accepted_total", {{"endpoint", endpoint}});
-      metrics_.observe("veil_gateway_predicted_seconds", {{"endpoint", endpoint}}, p.predicted_seconds);
-    }
+    if (placements == 0 && !retry) count_accepted(endpoint, p.predicted_seconds);
     for (;;) {
       if (balancer_.try_start(ticket, now())) {
         w.started = true;

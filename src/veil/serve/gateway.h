@@ -66,7 +66,8 @@ using Runner = std::function<std::vector<nn::PrivateToken>(const GroupSpec&, con
 
 // Runs one generation on a TEE worker with a session token for it; throws on failure.
 using TeeRunner = std::function<std::vector<nn::PrivateToken>(const TeeWorkerSpec&, const std::vector<int32_t>& prompt,
-                                                             const nn::GenerateOptions&, const std::string& token)>;
+                                                             const nn::GenerateOptions&, const std::string& token,
+                                                             double epc_overcommit)>;
 
 struct GatewayOptions {
   BalancerOptions balancer;
@@ -136,6 +137,7 @@ class Gateway {
   Waited admit(std::unique_lock<std::mutex>& lock, uint64_t& ticket, double base, std::optional<int> exclude,
                bool retry, const std::string& endpoint);
   void record(const std::string& endpoint, const std::string& outcome, double seconds);
+  void count_accepted(const std::string& endpoint, double predicted_seconds);  // a request placed for the first time
   void fail_group(int id, const std::string& why);
   std::string sign(const std::string& payload) const;
   // The profile of the request's "precision" and "kv_policy" (each defaulting to the default

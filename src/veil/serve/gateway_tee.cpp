@@ -34,8 +34,9 @@ double p99_of(const std::deque<std::pair<double, double>>& window) {
 void Gateway::init_tee() {
   if (!tee_runner_)
     tee_runner_ = [this](const TeeWorkerSpec& w, const std::vector<int32_t>& prompt, const nn::GenerateOptions& opt,
-                         const std::string& token) {
+                         const std::string& token, double epc_overcommit) {
       TeeClientOptions c;
+      c.epc_overcommit = epc_overcommit;
       c.worker = w.endpoint;
       c.tls = o_.client_tls;
       c.timeout = o_.session_timeout;
@@ -103,10 +104,7 @@ Gateway::TeeWaited Gateway::admit_tee(std::unique_lock<std::mutex>& lock, uint64
     }
     ticket = p.ticket;
     w.predicted_seconds = now() - arrived + p.predicted_seconds;
-    if (placements == 0 && !retry) {
-      metrics_.add("veil_gateway_accepted_total", {{"endpoint", endpoint}});
-      metrics_.observe("veil_gateway_predicted_seconds", {{"endpoint", endpoint}}, p.predicted_seconds);
-    }
+    if (placements == 0 && !retry) count_accepted(endpoint, p.predicted_seconds);
     for (;;) {
       const int worker = tee_.try_start(ticket, now());
       if (worker >= 0) {
@@ -147,12 +145,13 @@ Gateway::Reply Gateway::tee_completion(const std::vector<int32_t>& prompt, const
     const TeeWorkerSpec spec = tee_.worker(w.worker);
     std::string session;
     const std::string token = tee_token(w.worker, session);
+    const double overcommit = tee_.host_overcommit(spec.host);
     lock.unlock();
     const double started = now();
     std::vector<nn::PrivateToken> out;
     std::string why;
     try {
-      out = tee_runner_(spec, prompt, opt, token);
+      out = tee_runner_(spec, prompt, opt, token, overcommit);
     } catch (const std::exception& e) {
       why = e.what();
     }
@@ -165,7 +164,7 @@ Gateway::Reply Gateway::tee_completion(const std::vector<int32_t>& prompt, const
       return completion_reply(prompt, out,
                               {{"backend", "tee"}, {"worker", w.worker}, {"host", spec.host}, {"attempts", attempt + 1},
                                {"service_ms", took * 1e3}, {"predicted_ms", w.predicted_seconds * 1e3},
-                               {"enclave_bytes", bytes}},
+                               {"enclave_bytes", bytes}, {"epc_overcommit_at_start", overcommit}},
                               arrived);
     }
     tee_.finish(ticket, 0);

@@ -261,7 +261,8 @@ TeeWorkerSpec LocalGroups::start_tee_worker(int id, const std::string& host) {
   std::vector<std::string> args{"tee-worker", "serve", "--id", s, "--sealed", tee + "/model.tsm", "--listen", listen,
                                 "--health-listen", health, "--cert", certs + "/tee-worker.pem", "--key",
                                 certs + "/tee-worker.key", "--ca", certs + "/ca.pem", "--timeout-ms",
-                                std::to_string(o_.timeout_ms), "--session-key", tee_session_key_file()};
+                                std::to_string(o_.timeout_ms), "--session-key", tee_session_key_file(),
+                                "--modelled-paging-slowdown", std::to_string(o_.tee_modelled_paging_slowdown)};
   if (o_.kms) {
     const std::string dir = o_.state_dir + "/kms", worker = "tee-" + s + "-" + std::to_string(ports[0]);
     const std::string token = dir + "/tokens/" + worker;

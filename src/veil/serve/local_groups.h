@@ -39,6 +39,7 @@ struct LocalGroupsOptions {
   int timeout_ms = 20000;   // the parties' --timeout-ms
   bool kms = false;         // keys from a local KMS (state_dir/kms/) instead of key files
   bool tee = false;         // TEE workers too: seal the model, import its key with `kms`
+  double tee_modelled_paging_slowdown = 0;  // the TEE workers' --modelled-paging-slowdown (0: off)
   // The gateway's session-token key file, given to every party (--session-key, with --group);
   // empty: state_dir/session.key, made once (64 random hex digits).
   std::string session_key;

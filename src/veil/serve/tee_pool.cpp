@@ -217,6 +217,13 @@ int64_t TeePool::epc_demand_bytes() const {
   return b;
 }
 
+double TeePool::host_overcommit(const std::string& host) const {
+  const Host& h = hosts_.at(host);
+  int64_t committed = 0;
+  for (const Job& j : h.running) committed += j.job.enclave_bytes;
+  return double(committed) / double(h.decl.epc_bytes);
+}
+
 int64_t TeePool::largest_host_epc() const {
   int64_t m = 0;
   for (const auto& [name, h] : hosts_) m = std::max(m, h.decl.epc_bytes);

@@ -106,6 +106,7 @@ class TeePool {
   int running() const;
   int healthy_workers() const;
   double seconds_per_token() const { return spt_; }
+  double host_overcommit(const std::string& host) const;  // committed / usable EPC now
   TeePlacer placer() const { return o_.placer; }
 
  private:

@@ -38,7 +38,8 @@ std::vector<uint8_t> encode_tee_request(const TeeRequest& r) {
                                             {"max_new_tokens", r.opt.max_new_tokens},
                                             {"temperature", r.opt.sampling.temperature},
                                             {"top_k", r.opt.sampling.top_k},
-                                            {"seed", r.opt.sampling.seed}}
+                                            {"seed", r.opt.sampling.seed},
+                                            {"epc_overcommit", r.epc_overcommit}}
                                            .dump());
 }
 
@@ -47,13 +48,15 @@ TeeRequest decode_tee_request(const std::vector<uint8_t>& msg, const std::string
   TeeRequest r;
   try {
     const std::string sha = j.at("config_sha256").get<std::string>();
-    if (sha.size() != 64) throw std::runtime_error("'config_sha256' must be 64 hex digits");
+    if (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw std::runtime_error("'config_sha256' must be 64 lower-case hex digits");
     for (size_t i = 0; i < 32; ++i) r.config_sha256[i] = uint8_t(std::stoul(sha.substr(2 * i, 2), nullptr, 16));
     r.prompt = j.at("prompt").get<std::vector<int32_t>>();
     r.opt.max_new_tokens = j.at("max_new_tokens").get<int64_t>();
     r.opt.sampling.temperature = j.at("temperature").get<double>();
     r.opt.sampling.top_k = j.at("top_k").get<int64_t>();
     r.opt.sampling.seed = j.at("seed").get<uint64_t>();
+    r.epc_overcommit = j.value("epc_overcommit", 0.0);
   } catch (const std::exception& e) {
     throw std::runtime_error(from + " sent a malformed TEE request: " + e.what());
   }
@@ -92,6 +95,7 @@ std::vector<nn::PrivateToken> generate_tee(const TeeClientOptions& o, const std:
   r.config_sha256 = sha256(config_json);
   r.prompt = prompt;
   r.opt = opt;
+  r.epc_overcommit = o.epc_overcommit;
   try {
     conn->send(encode_tee_request(r), o.timeout);
   } catch (const net::LinkError&) {  // a worker that refused the token has closed: its reason is waiting

@@ -10,7 +10,10 @@
 //                        {"config_sha256": hex of the client's config.json (must be the model the
 //                                          worker serves),
 //                         "prompt": [token ids], "max_new_tokens": n,
-//                         "temperature": t, "top_k": k, "seed": s}
+//                         "temperature": t, "top_k": k, "seed": s,
+//                         "epc_overcommit": r}    optional: the gateway's committed / usable EPC of
+//                                                 the worker's host as the session starts; only a
+//                                                 worker with --modelled-paging-slowdown uses it
 //   worker -> client   'D' | JSON result {"tokens": [ids], "seconds": [wall time per token]}
 //                      or 'E' | reason (mpc/client_wire.h) when it refuses or fails.
 //
@@ -40,6 +43,7 @@ struct TeeRequest {
   Sha256 config_sha256{};
   std::vector<int32_t> prompt;
   nn::GenerateOptions opt;  // max_new_tokens and sampling; no stop token, no KV policy (full cache)
+  double epc_overcommit = 0;
 };
 
 struct TeeResult {
@@ -59,6 +63,7 @@ struct TeeClientOptions {
   net::TlsFiles tls;  // the client's certificate (CN veil-client), its key, and the CA
   std::chrono::milliseconds timeout{60000};  // to connect, and for the result
   std::string session_token;  // "" sends none
+  double epc_overcommit = 0;   // sent with the request (see above)
   uint64_t max_message_bytes = uint64_t{1} << 24;
 };
 

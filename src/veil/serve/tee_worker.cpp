@@ -1,11 +1,13 @@
 #include "veil/serve/tee_worker.h"
 
 #include <ctime>
+#include <thread>
 
 #include "veil/mpc/client_wire.h"
 #include "veil/net/certs.h"
 #include "veil/net/message_conn.h"
 #include "veil/nn/generate.h"
+#include "veil/serve/epc_placement.h"
 #include "veil/serve/tee_wire.h"
 
 namespace veil::serve {
@@ -31,8 +33,8 @@ std::string check(const TeeRequest& r, const OpenedModel& m) {
 }  // namespace
 
 TeeWorker::TeeWorker(OpenedModel model, const net::TlsFiles& tls, std::chrono::milliseconds timeout,
-                     const std::string& session_key, int worker_id)
-    : model_(std::move(model)), tls_(tls), timeout_(timeout) {
+                     const std::string& session_key, int worker_id, double modelled_paging_slowdown)
+    : model_(std::move(model)), tls_(tls), timeout_(timeout), paging_slowdown_(modelled_paging_slowdown) {
   if (!session_key.empty()) tokens_.emplace(session_key, worker_id);
   for (const auto& [name, w] : model_.weights) parameters_ += numel(w.shape);
   backend_ = std::make_unique<nn::PlainBackend>(std::move(model_.weights));
@@ -80,6 +82,11 @@ TeeSessionOutcome TeeWorker::serve(net::Fd fd, const std::string& from) {
       res.seconds.push_back(t.seconds);
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (paging_slowdown_ > 0 && r.epc_overcommit > 1) {  // modelled, not measured: see the constructor
+      out.modelled_penalty = paging_penalty(r.epc_overcommit, paging_slowdown_);
+      std::this_thread::sleep_for(std::chrono::duration<double>((out.modelled_penalty - 1) * out.seconds));
+      out.seconds *= out.modelled_penalty;
+    }
     conn->send(encode_tee_result(res), timeout_);
     conn->close();
   } catch (const std::exception& e) {

@@ -6,7 +6,7 @@
 // Kinds:
 //   "bootstrap-token"  one-time secret bound to an identity, with an expiry, stored hashed
 //                      (bootstrap_token.h; as Vault's AppRole secret-id). Evidence: `token`.
-//   "sgx-dcap", "tdx-dcap" (not implemented yet) a DCAP quote over the enclave or TD whose report
+//   "sgx-dcap", "tdx-dcap" (dcap_verifier.h) a DCAP quote over the enclave or TD whose report
 //                      data holds SHA-256 of `public_key_der`, so the key the KMS certifies lives
 //                      inside the measured environment; verified with attest/ (quote signature
 //                      chain, TCB status); the identity comes from a policy mapping measurements

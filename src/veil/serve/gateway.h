@@ -15,7 +15,7 @@
 // what its bundle holds (a plan fixes its precision), so every group must serve every profile's
 // pair. A completion runs with its profile's KV policy; a session's client sets its own.
 //   GET  /v1/status              groups, queues, the autoscaler's decisions (JSON)
-//   GET  /metrics, /healthz, /readyz (200 when a group is healthy)
+//   GET  /metrics, /healthz, /readyz (200 when a group or a TEE worker is healthy)
 // "backend" (optional, both endpoints): "mpc" (default: the party groups) or "tee" (the TEE
 // workers, serve/tee_pool.h; anything else is a 400 naming the two). A TEE request is placed by
 // enclave page cache on the TEE hosts; /v1/sessions then answers {"session", "token", "expires",

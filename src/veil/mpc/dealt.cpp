@@ -186,7 +186,6 @@ template <class T> AShare<T> dealt_sum(Context& ctx, const DealtInput<T>& in, si
       if (p.role == kDealer) {
         if (in.own_term) to_prev.put_all<T>(in.own_term->data() + p.lo, p.n);
         for (int j = 0; j < J; ++j) {
-          const BShare<T>& b = *all[size_t(j)].first;
           const AShare<T>& z = *all[size_t(j)].second;
           std::vector<T> pairs(2 * p.n);
           for (size_t i = 0; i < p.n; ++i) {

@@ -114,7 +114,7 @@ void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std:
               "pair's); it agrees when both backends attend to the same fine clusters.\n\n",
               (long long)a.agreement, (long long)a.prefill, (long long)a.agreement_steps, 100 * a.agreement_budget);
   std::printf("| static eviction | selections compared | identical | agreement | layers with identical kept sets | "
-              "MPC vote error (max, of γ·H) | tokens kept by one backend only | their distance to γ·H (max) |\n");
+              "MPC vote error near γ·H (max, of γ·H) | tokens kept by one backend only | their distance to γ·H (max) |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (bool st : {false, true}) {
     nn::KvPolicyConfig c = base;

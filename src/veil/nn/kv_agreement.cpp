@@ -166,7 +166,8 @@ Agreement compare(const SelectionRun& plain, const SelectionRun& mpc, double thr
   const size_t layers = std::min(plain.votes.size(), mpc.votes.size());
   for (size_t l = 0; l < layers; ++l)
     for (size_t t = 0; t < std::min(plain.votes[l].size(), mpc.votes[l].size()); ++t)
-      a.vote_error = std::max(a.vote_error, std::abs(mpc.votes[l][t] - plain.votes[l][t]) / threshold);
+      if (plain.votes[l][t] >= threshold / 2 && plain.votes[l][t] <= 2 * threshold)
+        a.vote_error = std::max(a.vote_error, std::abs(mpc.votes[l][t] - plain.votes[l][t]) / threshold);
   for (size_t l = 0; l < std::min(plain.kept.size(), mpc.kept.size()) && l < layers; ++l) {
     std::vector<int64_t> differ;
     std::set_symmetric_difference(plain.kept[l].begin(), plain.kept[l].end(), mpc.kept[l].begin(), mpc.kept[l].end(),

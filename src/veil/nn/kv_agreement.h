@@ -42,9 +42,10 @@ SelectionRun mpc_selections(const Gpt2Checkpoint& ck, const std::vector<int32_t>
 struct Agreement {
   int64_t selections = 0, equal = 0;        // (layer, head, step) compared, and identical
   int64_t static_layers = 0, static_equal = 0;  // layers whose kept sets were compared, identical
-  // Static eviction, relative to the threshold γ·H: the largest |v_mpc − v_plain| / γH over every
-  // (layer, token) vote, and over the tokens one backend keeps and the other evicts, the largest
-  // plaintext distance |v_plain / γH − 1| (the closest of the layer pair sharing the kept set).
+  // Static eviction, relative to the threshold γ·H: the largest |v_mpc − v_plain| / γH over the
+  // (layer, token) votes near it (v_plain within a factor 2 of γH), and over the tokens one
+  // backend keeps and the other evicts, the largest plaintext distance |v_plain / γH − 1| (the
+  // closest of the layer pair sharing the kept set).
   double vote_error = 0, flipped_distance = 0;
   int64_t flipped = 0;  // such tokens
   double fraction() const { return selections ? double(equal) / double(selections) : 1.0; }

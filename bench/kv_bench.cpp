@@ -152,6 +152,25 @@ WorkloadRow median_run(int runs, const std::function<WorkloadRow()>& run) {
   return rows[rows.size() / 2];
 }
 
+// Full cache and MPCache at one context, each the run of median wall time; `step` runs one with a
+// policy config and a row name. The MPCache row carries its amortised cluster summaries.
+std::pair<WorkloadRow, WorkloadRow> full_and_mpcache(
+    int runs, const nn::KvPolicyConfig& kv, int64_t summary_bytes, const std::string& name,
+    const std::function<WorkloadRow(const nn::KvPolicyConfig&, const std::string&)>& step) {
+  const WorkloadRow f = median_run(runs, [&] { return step({}, name + ", full"); });
+  WorkloadRow m = median_run(runs, [&] { return step(kv, name + ", mpcache"); });
+  m.bytes_total += summary_bytes / kv.coarse;
+  m.parts["kv_summary"] = {summary_bytes / kv.coarse, 0};
+  return {f, m};
+}
+
+// "LAN× | bytes×" of the full cache over MPCache, or two empty cells for the full cache's row.
+std::string ratios(const WorkloadRow& f, const WorkloadRow& m, bool is_full) {
+  char buf[64] = " | ";
+  if (!is_full) std::snprintf(buf, sizeof buf, "%.2f× | %.2f×", f.lan_s() / m.lan_s(), double(f.bytes_total) / double(m.bytes_total));
+  return buf;
+}
+
 std::string part(const WorkloadRow& r, const std::string& tag) {
   auto it = r.parts.find(tag);
   const auto [bytes, rounds] = it == r.parts.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
@@ -192,22 +211,15 @@ void run_kv_bench(const KvBenchOptions& o) {
   nlohmann::json steps = nlohmann::json::array();
   for (int64_t c : o.contexts) {
     const model::Gpt2Config cfg = shape_for(o.quick, c);
-    nn::KvPolicyConfig full;
-    const WorkloadRow f = median_run(o.runs, [&] { return decode_step(cfg, c, full, shape + ": full, context " + std::to_string(c)); });
-    WorkloadRow m = median_run(o.runs, [&] { return decode_step(cfg, c, kv, shape + ": mpcache, context " + std::to_string(c)); });
-    m.bytes_total += summary_bytes / kv.coarse;  // amortised summaries
-    for (const WorkloadRow* r : {&f, static_cast<const WorkloadRow*>(&m)}) {
+    const auto [f, m] = full_and_mpcache(o.runs, kv, summary_bytes, shape + ", context " + std::to_string(c),
+                                         [&](const nn::KvPolicyConfig& p, const std::string& name) { return decode_step(cfg, c, p, name); });
+    for (const WorkloadRow* r : {&f, &m}) {
       const bool is_full = r == &f;
-      char ratio[64] = "";
-      if (!is_full)
-        std::snprintf(ratio, sizeof ratio, "%.2f× | %.2f×", f.lan_s() / m.lan_s(), double(f.bytes_total) / double(m.bytes_total));
-      else
-        std::snprintf(ratio, sizeof ratio, " | ");
       std::printf("| %lld | %s | %.2f | %s | %s | %lld | %.2f | %.2f | %s | %s | %s | %s | %s |\n", (long long)c,
                   is_full ? "full" : "mpcache", r->wall_s, gb(r->bytes_total).c_str(), gb(r->bytes_max).c_str(),
                   (long long)r->rounds, r->lan_s(), r->wan_s(), part(*r, "softmax").c_str(),
                   is_full ? "—" : part(*r, "kv_similarity").c_str(), is_full ? "—" : part(*r, "kv_topk").c_str(),
-                  is_full ? "—" : part(*r, "kv_gather").c_str(), ratio);
+                  is_full ? "—" : part(*r, "kv_gather").c_str(), ratios(f, m, is_full).c_str());
       std::fflush(stdout);
       nlohmann::json j = row_json(*r);
       j["context"] = c, j["policy"] = is_full ? "full" : "mpcache";
@@ -228,11 +240,9 @@ void run_kv_bench(const KvBenchOptions& o) {
   nlohmann::json attn = nlohmann::json::array();
   for (int64_t c : o.contexts) {
     const model::Gpt2Config cfg = shape_for(o.quick, c);
-    const WorkloadRow f = median_run(o.runs, [&] { return attention_step(cfg, c, {}, shape + ": attention, full, context " + std::to_string(c)); });
-    WorkloadRow m = median_run(o.runs, [&] { return attention_step(cfg, c, kv, shape + ": attention, mpcache, context " + std::to_string(c)); });
-    m.bytes_total += summary_bytes / kv.coarse;
-    m.parts["kv_summary"] = {summary_bytes / kv.coarse, 0};
-    for (const WorkloadRow* r : {&f, static_cast<const WorkloadRow*>(&m)}) {
+    const auto [f, m] = full_and_mpcache(o.runs, kv, summary_bytes, shape + ": attention, context " + std::to_string(c),
+                                         [&](const nn::KvPolicyConfig& p, const std::string& name) { return attention_step(cfg, c, p, name); });
+    for (const WorkloadRow* r : {&f, &m}) {
       const bool is_full = r == &f;
       int64_t sel_bytes = 0, sel_rounds = 0;
       for (const char* tag : {"kv_similarity", "kv_topk", "kv_gather", "kv_summary"}) {
@@ -241,15 +251,13 @@ void run_kv_bench(const KvBenchOptions& o) {
       }
       const auto soft = r->parts.count("softmax") ? r->parts.at("softmax") : std::pair<int64_t, int64_t>{0, 0};
       const int64_t rest_bytes = r->bytes_total - soft.first - sel_bytes, rest_rounds = r->rounds - soft.second - sel_rounds;
-      char ratio[64] = " | ", sel[64] = "—", rest[64];
-      if (!is_full) {
-        std::snprintf(ratio, sizeof ratio, "%.2f× | %.2f×", f.lan_s() / m.lan_s(), double(f.bytes_total) / double(m.bytes_total));
-        std::snprintf(sel, sizeof sel, "%.2f MB / %lld r", double(sel_bytes) / 1e6, static_cast<long long>(sel_rounds));
-      }
+      char sel[64] = "—", rest[64];
+      if (!is_full) std::snprintf(sel, sizeof sel, "%.2f MB / %lld r", double(sel_bytes) / 1e6, static_cast<long long>(sel_rounds));
       std::snprintf(rest, sizeof rest, "%.2f MB / %lld r", double(rest_bytes) / 1e6, static_cast<long long>(rest_rounds));
       std::printf("| %lld | %s | %.2f | %s | %s | %lld | %.2f | %.2f | %s | %s | %s | %s |\n", (long long)c,
                   is_full ? "full" : "mpcache", r->wall_s, gb(r->bytes_total).c_str(), gb(r->bytes_max).c_str(),
-                  (long long)r->rounds, r->lan_s(), r->wan_s(), rest, part(*r, "softmax").c_str(), sel, ratio);
+                  (long long)r->rounds, r->lan_s(), r->wan_s(), rest, part(*r, "softmax").c_str(), sel,
+                  ratios(f, m, is_full).c_str());
       std::fflush(stdout);
       nlohmann::json j = row_json(*r);
       j["context"] = c, j["policy"] = is_full ? "full" : "mpcache";

@@ -15,8 +15,9 @@
 //   when it is complete, by r = α·max + (1 − α)·min over its keys, per dimension (the maxima by a
 //   comparison tree under MPC, the only comparisons of the summaries);
 //   coarse scores q·r_c (H,1,nc) -> the kc best coarse clusters (secure top-k, one call for all
-//   heads) -> their fine clusters' scores q·r_f, gathered by the coarse one-hot (H,kc,ratio) ->
-//   the kf best of those (secure top-k). Nothing is opened: the one-hot rows stay secret.
+//   heads; one-hot rows in position order) -> their fine clusters' scores q·r_f, gathered by the
+//   coarse one-hot (H,kc,ratio) -> the kf best of those (secure top-k). Nothing is opened: the
+//   one-hot rows stay secret.
 //   Attention: the scores of every cached row s = (q·scale)·kᵀ (H,1,rows), kept wide (truncated
 //   only after the gather, on the attended entries); the selected clusters' scores are gathered
 //   at cluster granularity by one-hot products (coarse, then fine), the softmax runs over

@@ -172,12 +172,21 @@ class MpCache final : public KvPolicy<B> {
       const Tensor v = be.concat_rows(be.slice_rows(kv.v, 0, c.sink), be.slice_rows(kv.v, c.rows - c.recent(), c.recent()));
       return attend_rows(be, q, k, v, scale);
     }
-    const Layer& sel = selection(be, l, q, c, plan);
-    return attend_selected(be, q, kv, c, plan, sel.sel_coarse, sel.sel_fine, scale);
+    // Scores of every row, wide (untruncated on MPC): only the attended ones are narrowed.
+    const int64_t heads = q.shape.at(0);
+    const Tensor s = be.matmul_nt_wide(scale != 1.0 ? be.scale(q, scale) : q, kv.k);  // (H,1,rows)
+    const Tensor region = be.reshape(be.slice_last(s, c.sink, c.region()), {heads, c.n_coarse, c.coarse});
+    Tensor coarse_rows;  // (H,kc,coarse): the selected coarse clusters' row scores, when gathered already
+    const Layer& sel = selection(be, l, q, c, plan, region, coarse_rows);
+    if (coarse_rows.shape.empty()) coarse_rows = be.onehot_gather(sel.sel_coarse, region);
+    return attend_selected(be, s, coarse_rows, kv, c, plan, sel.sel_coarse, sel.sel_fine);
   }
 
-  // The layer whose one-hot rows serve layer l at this step, computing them when l leads.
-  const Layer& selection(B& be, int64_t l, const Tensor& q, const ClusterLayout& c, const SelectionPlan& plan) {
+  // The layer whose one-hot rows serve layer l at this step, computing them when l leads. A leader
+  // gathers the selected coarse clusters' row scores (from region (H,nc,coarse)) into coarse_rows
+  // in the same product as their fine clusters' scores (one round fewer).
+  const Layer& selection(B& be, int64_t l, const Tensor& q, const ClusterLayout& c, const SelectionPlan& plan,
+                         const Tensor& region, Tensor& coarse_rows) {
     const int64_t leader = selection_leader(l, config_.share);
     const Layer& lead = layers_[size_t(leader)];
     if (leader != l) {
@@ -187,13 +196,18 @@ class MpCache final : public KvPolicy<B> {
       return lead;
     }
     Layer& s = layers_[size_t(l)];
-    const int64_t heads = q.shape.at(0), r = c.ratio();
-    s.sel_coarse = be.topk_onehot(be.cluster_scores(q, s.rep_coarse), plan.kc);  // (H,kc,nc)
+    const int64_t heads = q.shape.at(0), r = c.ratio(), nc = c.n_coarse;
     s.sel_fine = Tensor{};
-    if (plan.kf < r * plan.kc) {
-      const Tensor fine_scores = be.reshape(be.cluster_scores(q, s.rep_fine), {heads, c.n_coarse, r});  // (H,nc,ratio)
-      const Tensor cand = be.onehot_gather(s.sel_coarse, fine_scores);                           // (H,kc,ratio)
-      s.sel_fine = be.topk_onehot(be.reshape(cand, {heads, 1, r * plan.kc}), plan.kf);           // (H,kf,ratio·kc)
+    if (plan.kf == r * plan.kc) {  // the coarse stage decides alone
+      s.sel_coarse = be.topk_onehot(be.cluster_scores(q, s.rep_coarse), plan.kc);  // (H,kc,nc)
+    } else {  // coarse and fine scores in one product, fine scores and row scores in one gather
+      const Tensor scores = be.cluster_scores(q, be.concat_rows(s.rep_coarse, s.rep_fine));  // (H,1,nc + nc·ratio)
+      s.sel_coarse = be.topk_onehot(be.slice_last(scores, 0, nc), plan.kc);                   // (H,kc,nc)
+      const Tensor fine_scores = be.reshape(be.slice_last(scores, nc, nc * r), {heads, nc, r});
+      const Tensor both = be.onehot_gather(s.sel_coarse, be.reshape(be.concat_last(fine_scores, region), {heads, nc, r + c.coarse}));
+      const Tensor cand = be.slice_last(both, 0, r);                                           // (H,kc,ratio)
+      coarse_rows = be.slice_last(both, r, c.coarse);                                          // (H,kc,coarse)
+      s.sel_fine = be.topk_onehot(be.reshape(cand, {heads, 1, r * plan.kc}), plan.kf);         // (H,kf,ratio·kc)
     }
     s.sel_step = step_;
     s.sel_plan = plan;
@@ -201,14 +215,13 @@ class MpCache final : public KvPolicy<B> {
     return s;
   }
 
-  // Attention over sink + the selected clusters + recent rows, for one query.
-  Tensor attend_selected(B& be, const Tensor& q, const KvLayer<B>& kv, const ClusterLayout& c, const SelectionPlan& plan,
-                         const Tensor& gc, const Tensor& gf, double scale) {
-    const int64_t heads = q.shape.at(0), fine_stage = gf.shape.empty() ? 0 : 1;
+  // Attention over sink + the selected clusters + recent rows, for one query: s (H,1,rows) the
+  // wide scores of every row, coarse_rows (H,kc,coarse) those of the selected coarse clusters.
+  Tensor attend_selected(B& be, const Tensor& s, const Tensor& coarse_rows, const KvLayer<B>& kv, const ClusterLayout& c,
+                         const SelectionPlan& plan, const Tensor& gc, const Tensor& gf) {
+    const int64_t heads = s.shape.at(0), fine_stage = gf.shape.empty() ? 0 : 1;
     const int64_t picked = fine_stage ? plan.kf * c.fine : plan.kc * c.coarse;  // selected rows
-    // Scores of every row, wide (untruncated on MPC): only the attended ones are narrowed.
-    const Tensor s = be.matmul_nt_wide(scale != 1.0 ? be.scale(q, scale) : q, kv.k);  // (H,1,rows)
-    Tensor y1 = be.onehot_gather(gc, be.reshape(be.slice_last(s, c.sink, c.region()), {heads, c.n_coarse, c.coarse}));
+    Tensor y1 = coarse_rows;
     if (fine_stage) y1 = be.onehot_gather(gf, be.reshape(y1, {heads, c.ratio() * plan.kc, c.fine}));  // (H,kf,fine)
     Tensor logits = be.concat_last(be.slice_last(s, 0, c.sink), be.reshape(y1, {heads, 1, picked}));
     if (c.recent() > 0) logits = be.concat_last(logits, be.slice_last(s, c.rows - c.recent(), c.recent()));

@@ -61,6 +61,15 @@ struct LoggingBackend : TrialBackend {
   void release(size_t c) override { inner.release(c); }
 };
 
+// Every epoch of every trial ran exactly once, in order.
+void expect_every_epoch_once_in_order(const LoggingBackend& lb) {
+  std::map<size_t, int> last;
+  for (auto [c, e] : lb.runs) {
+    EXPECT_EQ(e, last[c] + 1) << "config " << c;
+    last[c] = e;
+  }
+}
+
 std::vector<double> decay(double floor, double amp, int n) {
   std::vector<double> y;
   for (int e = 1; e <= n; ++e) y.push_back(floor + amp * std::pow(double(e), -0.7));
@@ -189,12 +198,35 @@ TEST(TuneSim, HourlySpotTuneHandsAPaidHourToTheNextTrial) {
   EXPECT_GT(with.handovers, 0);
   EXPECT_LT(with.cost, without.cost);
   EXPECT_EQ(with.best, without.best);
-  // Every epoch of every trial still runs once, in order.
-  std::map<size_t, int> last;
-  for (auto [c, e] : lb.runs) {
-    EXPECT_EQ(e, last[c] + 1) << "config " << c;
-    last[c] = e;
-  }
+  expect_every_epoch_once_in_order(lb);  // hand-overs lose nothing
+}
+
+TEST(TuneSim, RankEarlyPausesTrialsBehindTheirPeersWhileThePredictionAbstains) {
+  // Eight trials at a time, all at the same pace: none is ahead of the others, so the
+  // calibrated prediction has no references and abstains; without rank-early the first
+  // eight run to the end. With it, a trial outside the best third at its epoch pauses and
+  // a new trial takes its instance; the best third run on and become the references by
+  // which the paused trials are judged later (resumed or stopped).
+  SyntheticMarket sm({1});
+  std::vector<std::vector<double>> ys = {decay(1.5, 1, 15)};
+  for (int k = 0; k < 23; ++k) ys.push_back(decay(2.0 + 0.05 * k, 1, 15));
+  CurveSet cs = curves(ys, 15);
+  ReplayBackend b(cs, 1000.0 / 60);
+  LoggingBackend lb(b);
+  SimOptions o;
+  o.method = Method::spottune;
+  o.epochs = 15;
+  o.parallel = 8;
+  const std::vector<size_t> order = config_order(ys.size(), 1);
+  auto plain = simulate(sm.r, b, order, o);
+  o.rank_early = true;
+  auto ranked = simulate(sm.r, lb, order, o);
+  EXPECT_EQ(ranked.best, plain.best);
+  EXPECT_EQ(ranked.best_config, 0);
+  EXPECT_LT(ranked.epochs_run, plain.epochs_run);
+  EXPECT_LT(ranked.cost, plain.cost);
+  for (const auto& t : ranked.trials_table) EXPECT_NE(t.status, "paused") << "config " << t.config << " left paused";
+  expect_every_epoch_once_in_order(lb);  // across pauses and resumptions
 }
 
 TEST(TuneSim, MoneyBudgetStopsTheRun) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <queue>
 #include <stdexcept>
 
@@ -230,14 +231,36 @@ class Sim {
     return true;
   }
 
-  // The next trial to start: the front of the requeued ones, else a new one (-1: none).
+  bool new_trials_left(double now) const {
+    return next_new_ < order_.size() && next_new_ < size_t(o_.budget.max_trials) && spent(now) < o_.budget.money;
+  }
+
+  // The next trial to start: the front of the requeued ones, else a paused one that the
+  // trend prediction now says may still beat the best, else a new one, else (no new ones
+  // left) a paused one: stopped if the prediction says so, resumed otherwise (-1: none).
   int next_trial(double now, bool* from_queue) {
     *from_queue = false;
     if (!queue_.empty()) {
       *from_queue = true;
       return queue_.front();
     }
-    if (next_new_ < order_.size() && next_new_ < size_t(o_.budget.max_trials) && spent(now) < o_.budget.money) {
+    const bool fresh = new_trials_left(now);
+    for (size_t k = 0; k < paused_.size();) {
+      const int p = paused_[k];
+      Trial& pt = tr_[size_t(p)];
+      TrendAssessment a = trend_.assess(size_t(p), pt.metric, res_.best);
+      const bool judged = a.basis != "none";
+      if (fresh && (!judged || a.stop)) {
+        ++k;
+        continue;
+      }
+      if (judged) res_.decisions.push_back({now, pt.config, pt.done, res_.best, a.prob, a.references, a.basis, a.stop});
+      paused_.erase(paused_.begin() + long(k));
+      if (!a.stop) return p;
+      pt.st = St::stopped;
+      ++res_.stopped_early;
+    }
+    if (fresh) {
       Trial t;
       t.config = order_[next_new_++];
       tr_.push_back(t);
@@ -417,6 +440,10 @@ class Sim {
         ++res_.stopped_early;
         return release(i, St::stopped);
       }
+      if (o_.rank_early && rank_pauses(t.done, out.metric, a.basis == "none")) {
+        paused_.push_back(i);
+        return release(i, St::paused);
+      }
     }
     if (o_.method == Method::spottune && o_.provisioning) {
       const Lease& l = leases_[size_t(t.lease)];
@@ -455,9 +482,26 @@ class Sim {
   bool asha_continues(int k, double v) const {
     std::vector<double> r;
     for (auto& [x, i] : rung_results_[size_t(k)]) r.push_back(x);
+    return in_top_fraction(r, v);
+  }
+
+  bool in_top_fraction(std::vector<double> r, double v) const {
     std::sort(r.begin(), r.end(), [&](double a, double b) { return better(a, b); });
     size_t keep = std::max<size_t>(1, (r.size() + size_t(o_.eta) - 1) / size_t(o_.eta));
     return !better(r[keep - 1], v);
+  }
+
+  // SpotTune's rank-early rule: records the value of every trial at each epoch the ensemble
+  // can judge (k >= 3); while the calibrated prediction abstains (too few references), a
+  // trial outside the best 1/eta of the values recorded at its epoch pauses, freeing its
+  // instance for a new trial, if one is left. A pause is not a verdict: next_trial resumes
+  // the trial once the prediction, with references, says it may still beat the best, or
+  // when no new trials are left, and stops it only on the prediction's word.
+  bool rank_pauses(int epoch, double v, bool abstained) {
+    if (epoch < kEnsembleMinEpochs) return false;
+    std::vector<double>& r = rank_values_[epoch];
+    r.push_back(v);
+    return abstained && !in_top_fraction(r, v) && new_trials_left(now_);
   }
 
   void halt(double t, const std::string& why) {
@@ -533,6 +577,8 @@ class Sim {
   std::vector<Trial> tr_;
   std::vector<Lease> leases_;
   std::deque<int> queue_;
+  std::vector<int> paused_;                         // spottune rank_early, in pausing order
+  std::map<int, std::vector<double>> rank_values_;  // spottune rank_early: values recorded per epoch
   size_t next_new_ = 0;
   int running_ = 0;
   double now_ = 0, closed_cost_ = 0, spot_s_ = 0, od_s_ = 0;

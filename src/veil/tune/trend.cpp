@@ -56,7 +56,7 @@ double TrendPredictor::prob_map(const std::vector<double>& v, double thr, int* r
 
 double TrendPredictor::prob_ensemble(size_t id, const std::vector<double>& v, double thr, int* refs) const {
   const int k = int(v.size()), T = o_.epochs;
-  if (k < 3) return -1;
+  if (k < kEnsembleMinEpochs) return -1;
   const int reach = k + std::max(1, int(std::ceil((T - k) * o_.backtest_reach)));
   std::vector<double> r;
   for (const auto& [j, c] : curves_) {
@@ -94,7 +94,7 @@ TrendAssessment TrendPredictor::assess(size_t id, const std::vector<double>& obs
     return a;
   }
 
-  const int after = o_.predict_after > 0 ? o_.predict_after : std::max(3, o_.epochs / 3);
+  const int after = o_.predict_after > 0 ? o_.predict_after : std::max(kEnsembleMinEpochs, o_.epochs / 3);
   if (k < after) return a;
   CurvePrediction p = predict_curve(observed, o_.epochs, o_.minimize);
   if (!p.ok) return a;

@@ -29,6 +29,9 @@
 
 namespace veil::tune {
 
+// The parametric ensemble extrapolates a curve from this many completed epochs on.
+constexpr int kEnsembleMinEpochs = 3;
+
 struct TrendOptions {
   int epochs = 15;
   bool minimize = true;

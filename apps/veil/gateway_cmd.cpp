@@ -72,7 +72,8 @@ serve::CostProfile load_profile(const std::string& path) {
   return serve::CostProfile::from_json(j, path);
 }
 
-std::vector<serve::GroupSpec> load_groups(const std::string& path) {
+// allow_empty: a gateway whose only workers are TEE workers (--tee-config) may list no party group.
+std::vector<serve::GroupSpec> load_groups(const std::string& path, bool allow_empty) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read the groups file " + path);
   json j;
@@ -81,7 +82,7 @@ std::vector<serve::GroupSpec> load_groups(const std::string& path) {
   } catch (const json::parse_error& e) {
     throw std::runtime_error(path + " is not JSON: " + e.what());
   }
-  if (!j.contains("groups") || !j["groups"].is_array() || j["groups"].empty())
+  if (!j.contains("groups") || !j["groups"].is_array() || (j["groups"].empty() && !allow_empty))
     throw std::runtime_error(path + ": expected {\"groups\": [{\"parties\": [3 × \"host:port\"], \"health\": [3 × \"host:port\"]}, ...]}");
   std::vector<serve::GroupSpec> out;
   for (const json& g : j["groups"]) {
@@ -205,6 +206,10 @@ void run_gateway(const GatewayArgs& a) {
     }
   }
 
+  // Read before the server thread starts: a bad groups file is refused with its error, not an abort.
+  const std::vector<serve::GroupSpec> fixed_groups =
+      local ? std::vector<serve::GroupSpec>{} : load_groups(a.groups_file, !a.tee_config.empty());
+
   std::unique_ptr<httplib::Server> http;
   if (!a.tls_cert.empty())
     http = std::make_unique<httplib::SSLServer>(a.tls_cert.c_str(), a.tls_key.c_str());
@@ -234,8 +239,7 @@ void run_gateway(const GatewayArgs& a) {
   // The control loop: health, autoscaler, and locally the groups' processes.
   int next_id = 0;
   std::set<int> draining;
-  if (!local)
-    for (const serve::GroupSpec& g : load_groups(a.groups_file)) gw.add_group(g), next_id = g.id + 1;
+  for (const serve::GroupSpec& g : fixed_groups) gw.add_group(g), next_id = g.id + 1;
   while (!g_stop) {
     const int desired = gw.tick();
     if (local) {
@@ -308,7 +312,7 @@ void register_gateway(CLI::App& app) {
                 "the parties fetch their bundle keys from it with one-time bootstrap tokens, instead of key files");
   cmd->add_option("--groups", a->groups_file,
                   "JSON file {\"groups\": [{\"parties\": [3 × host:port], \"health\": [3 × host:port]}]}: the "
-                  "parties' --client-listen and --health-listen")
+                  "parties' --client-listen and --health-listen; the list may be empty when --tee-config gives TEE workers")
       ->check(CLI::ExistingFile);
   cmd->add_option("--client-model", a->client_model, "With --groups: share-model's client/ folder (tokenizer, config)")
       ->check(CLI::ExistingDirectory);

@@ -243,6 +243,36 @@ TEST(GatewayTeeProcesses, AWorkerKilledMidRequestIsRetriedOnTheOther) {
   for (const json& w : tee_workers(gw)) EXPECT_EQ(w["healthy"], w["id"] == 1);
 }
 
+// A gateway whose only workers are TEE workers lists no party group; without --tee-config the same
+// empty list is an error. Both are decided before the HTTP server starts, so the refusal is a clear
+// message and exit 1 (it was an abort), and the TEE-only gateway stops cleanly on SIGTERM.
+TEST(GatewayTeeProcesses, AnEmptyGroupListIsRefusedWithoutTeeWorkersAndServesWithThem) {
+  nn::test::TempDir tmp;
+  nn::test::Processes procs(tmp.path());
+  const std::string certs = tmp.path() + "/certs", shared = tmp.path() + "/shared", profile = tmp.path() + "/profile.json";
+  ASSERT_EQ(nn::test::Processes::wait_exit(procs.start({"certs", "--out", certs}, "certs"), 30s), 0);
+  ASSERT_EQ(nn::test::Processes::wait_exit(procs.start({"share-model", kModel, "--out", shared}, "share"), 60s), 0);
+  ASSERT_EQ(nn::test::Processes::wait_exit(procs.start({"gateway", "profile", "--model", kModel, "--out", profile}, "profile"), 120s), 0);
+  const std::string groups = tmp.path() + "/groups.json", tee = tmp.path() + "/tee.json";
+  std::ofstream(groups) << R"({"groups": []})";
+  const std::vector<std::string> ports = nn::test::free_loopback_ports(3);
+  std::ofstream(tee) << json{{"hosts", {{{"name", "h0"}, {"epc_mb", 64}, {"slots", 1}}}},
+                             {"workers", {{{"host", "h0"}, {"endpoint", ports[1]}, {"health", ports[2]}}}}}.dump();
+  std::vector<std::string> args{"gateway", "--groups", groups, "--client-model", shared + "/client", "--ca", certs + "/ca.pem",
+                                "--cert", certs + "/client.pem", "--key", certs + "/client.key", "--profile", profile,
+                                "--listen", ports[0]};
+  nn::test::Process& refused = procs.start(args, "refused");
+  EXPECT_EQ(nn::test::Processes::wait_exit(refused, 30s), 1) << refused.err();
+  EXPECT_NE(refused.err().find("expected {\"groups\""), std::string::npos) << refused.err();
+
+  args.insert(args.end(), {"--tee-config", tee});
+  nn::test::Process& gw = procs.start(args, "gateway");
+  ASSERT_TRUE(nn::test::Processes::wait_for_err(gw, "listening on", 30s)) << gw.err();
+  ::kill(gw.pid, SIGTERM);
+  EXPECT_EQ(nn::test::Processes::wait_exit(gw, 30s), 0) << gw.err();
+  EXPECT_NE(gw.err().find("veil gateway: stopping"), std::string::npos) << gw.err();
+}
+
 }  // namespace
 }  // namespace veil::serve
 

@@ -204,8 +204,9 @@ Gateway::Waited Gateway::admit(std::unique_lock<std::mutex>& lock, uint64_t& tic
   for (int placements = 0;; ++placements) {
     const Placement p = balancer_.place(base, now(), exclude, retry || placements > 0);
     if (!p.placed) {
-      const bool none = balancer_.healthy_groups() == 0 || p.reason == "no healthy party group";
-      w.error = none ? error(503, "no healthy party group: " + p.reason, "unavailable")
+      const std::string no_group = "no healthy party group";
+      const bool none = balancer_.healthy_groups() == 0 || p.reason == no_group;
+      w.error = none ? error(503, p.reason == no_group ? no_group : no_group + ": " + p.reason, "unavailable")
                      : error(429, "refused: " + p.reason, "rate_limit");
       w.error.retry_after = std::ceil(p.retry_after_seconds);
       return w;

@@ -7,17 +7,12 @@
 
 #include "veil/attest/verify.h"
 #include "veil/commands.h"
+#include "veil/core/file_read.h"
 #include "veil/core/digest.h"
 #include "veil/core/utc_time.h"
 
 namespace veil::app {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 nlohmann::ordered_json to_json(const attest::VerifyResult& r) {
   using json = nlohmann::ordered_json;
@@ -97,10 +92,10 @@ void register_attest(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the result as one JSON object (\"verified\", and \"check\"/\"reason\" on failure)");
   cmd->callback([args] {
     const int64_t at = parse_time(args->at);
-    const std::string quote = read_file(args->quote);
+    const std::string quote = read_file_or_throw(args->quote);
     attest::VerifyResult r;
     try {
-      const attest::Collateral c = attest::parse_collateral(read_file(args->collateral));
+      const attest::Collateral c = attest::parse_collateral(read_file_or_throw(args->collateral));
       r = attest::verify_quote({reinterpret_cast<const uint8_t*>(quote.data()), quote.size()}, c, at);
     } catch (const attest::CheckFailed& e) {
       r.failure = e.failure();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/commands.h"
+#include "veil/core/file_read.h"
 #include "veil/kv_flags.h"
 #include "veil/model/bpe_tokenizer.h"
 #include "veil/nn/checkpoint.h"
@@ -39,14 +40,6 @@ std::vector<std::string> split(const std::string& s) {
   for (std::string part; std::getline(in, part, ',');)
     if (!part.empty()) out.push_back(part);
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Tokenized line by line, as tools/train_gpt2.py builds its held-out stream.
@@ -157,7 +150,7 @@ void run_eval_kv(const EvalKvArgs& a) {
   }();
   std::vector<int32_t> ids;
   if (!a.text.empty()) {
-    const std::string corpus = read_file(a.text);
+    const std::string corpus = read_file_or_throw(a.text);
     ids = tokenize_lines(tok, a.heldout ? nn::heldout_text(corpus) : corpus);
   }
   std::vector<nn::RetrievalSample> samples;

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/commands.h"
+#include "veil/core/file_read.h"
 #include "veil/kv_flags.h"
 #include "veil/nn/session_token.h"
 #include "veil/serve/gateway.h"
@@ -185,10 +186,9 @@ void run_gateway(const GatewayArgs& a) {
   }
   serve::Gateway gw(o);
   if (!a.tee_config.empty()) {
-    std::ifstream in(a.tee_config);
-    if (!in) throw std::runtime_error("cannot read the TEE config " + a.tee_config);
-    const std::string text{std::istreambuf_iterator<char>(in), {}};
-    const serve::TeeFleetConfig fleet = serve::parse_tee_config(text, a.tee_config);
+    const std::optional<std::string> text = read_file(a.tee_config);
+    if (!text) throw std::runtime_error("cannot read the TEE config " + a.tee_config);
+    const serve::TeeFleetConfig fleet = serve::parse_tee_config(*text, a.tee_config);
     for (const serve::TeeHostDecl& h : fleet.hosts) gw.add_tee_host(h);
     for (const serve::TeeWorkerSpec& w : fleet.workers) gw.add_tee_worker(w);
   }

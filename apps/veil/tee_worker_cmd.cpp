@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "veil/commands.h"
+#include "veil/core/file_read.h"
 #include "veil/net/socket.h"
 #include "veil/nn/share_bundle.h"
 #include "veil/party_health.h"
@@ -44,9 +45,9 @@ struct TeeServeArgs {
 };
 
 std::string read_all(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument(std::string(flag) + ": cannot read " + path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::optional<std::string> bytes = read_file(path);
+  if (!bytes) throw std::invalid_argument(std::string(flag) + ": cannot read " + path);
+  return std::move(*bytes);
 }
 
 void run_seal(const SealArgs& a) {

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
+#include "veil/core/file_read.h"
 #include "veil/core/fixed_point.h"
 #include "veil/core/prg.h"
 #include "veil/core/tensor.h"
@@ -50,6 +53,29 @@ TEST(Tensor, ShapeIsChecked) {
   EXPECT_EQ(t.size(), 6u);
   EXPECT_EQ(t.dim(-1), 3);
   EXPECT_EQ(shape_str(t.shape), "(2,3)");
+}
+
+}  // namespace
+}  // namespace veil
+
+namespace veil {
+namespace {
+
+TEST(ReadFile, ReturnsEveryByteAndNulloptForAMissingFile) {
+  const std::string path = ::testing::TempDir() + "/veil_read_file_test.bin";
+  const std::string bytes("a\0b\r\n\xff", 6);  // binary: a NUL, a CR and a high byte survive
+  std::ofstream(path, std::ios::binary) << bytes;
+  ASSERT_TRUE(read_file(path).has_value());
+  EXPECT_EQ(*read_file(path), bytes);
+  EXPECT_EQ(read_file_or_throw(path), bytes);
+  std::filesystem::remove(path);
+  EXPECT_FALSE(read_file(path).has_value());
+  try {
+    read_file_or_throw(path);
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read " + path);
+  }
 }
 
 }  // namespace

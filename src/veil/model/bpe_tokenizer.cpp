@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/model/byte_unicode.h"
+#include "veil/core/file_read.h"
 
 namespace veil::model {
 namespace {
@@ -21,12 +22,10 @@ constexpr size_t max_cached_pieces = size_t{1} << 16;
   throw TokenizerError("tokenizer file " + path + ": " + what);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::string read_or_fail(const std::string& path) {
+  std::optional<std::string> text = read_file(path);
+  if (!text) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  return std::move(*text);
 }
 
 uint64_t pair_key(int32_t left, int32_t right) {
@@ -50,7 +49,7 @@ BpeTokenizer BpeTokenizer::load(const std::string& vocab_path, const std::string
 
   nlohmann::json vocab;
   try {
-    vocab = nlohmann::json::parse(read_file(vocab_path));
+    vocab = nlohmann::json::parse(read_or_fail(vocab_path));
   } catch (const nlohmann::json::parse_error& e) {
     fail(vocab_path, std::string("not valid JSON: ") + e.what());
   }
@@ -83,7 +82,7 @@ BpeTokenizer BpeTokenizer::load(const std::string& vocab_path, const std::string
     t.byte_token_[b] = it->second;
   }
 
-  std::istringstream merges(read_file(merges_path));
+  std::istringstream merges(read_or_fail(merges_path));
   std::string line;
   for (int line_no = 1; std::getline(merges, line); ++line_no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -7,18 +7,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "veil/core/file_read.h"
 #include "veil/model/utf8.h"
 
 namespace veil::model {
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TokenizerError("cannot read " + path.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_or_throw(const std::filesystem::path& path) {
+  std::optional<std::string> text = read_file(path.string());
+  if (!text) throw TokenizerError("cannot read " + path.string());
+  return std::move(*text);
 }
 
 // One token per line; a final line without "\n" counts, the empty rest after the last "\n" does not.
@@ -42,7 +41,7 @@ void read_config(const std::filesystem::path& path, WordPieceOptions& o) {
   const std::string source = path.string();
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = nlohmann::json::parse(read_or_throw(path));
   } catch (const nlohmann::json::exception& e) {
     throw TokenizerError(source + " is not valid JSON: " + e.what());
   }
@@ -83,7 +82,7 @@ WordPieceTokenizer WordPieceTokenizer::load_dir(const std::string& dir) {
   WordPieceOptions options;
   const std::filesystem::path config = d / "tokenizer_config.json";
   if (std::filesystem::is_regular_file(config)) read_config(config, options);
-  return WordPieceTokenizer(parse_vocab(read_file(vocab), vocab.string()), std::move(options), vocab.string());
+  return WordPieceTokenizer(parse_vocab(read_or_throw(vocab), vocab.string()), std::move(options), vocab.string());
 }
 
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options, const std::string& source)

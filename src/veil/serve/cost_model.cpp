@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "veil/core/digest.h"
+#include "veil/core/file_read.h"
 #include "veil/nn/checkpoint.h"
 #include "veil/nn/ditto_generate.h"
 #include "veil/nn/private_generate.h"
@@ -179,8 +180,7 @@ CostProfile measure_profile(const std::string& model_dir, const std::string& pre
   std::optional<nn::PrecisionPlan> plan;
   if (planned) plan = nn::resolve_precision(precision, model_dir).plan;
   const nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(model_dir);
-  std::ifstream in(model_dir + "/config.json", std::ios::binary);
-  const std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string config = read_file_or_throw(model_dir + "/config.json");
   CostProfile p;
   p.model = std::filesystem::path(model_dir).filename().string();
   if (p.model.empty()) p.model = std::filesystem::path(model_dir).parent_path().filename().string();

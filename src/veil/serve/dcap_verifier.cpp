@@ -14,6 +14,7 @@
 #include "veil/attest/pki.h"
 #include "veil/attest/quote.h"
 #include "veil/core/digest.h"
+#include "veil/core/file_read.h"
 #include "veil/serve/kms_server.h"
 
 namespace veil::serve {
@@ -40,10 +41,10 @@ std::optional<std::vector<uint8_t>> decode_hex(const std::string& s) {
   return out;
 }
 
-std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::invalid_argument("cannot read " + what + " " + path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
+std::string read_or_throw(const std::string& path, const std::string& what) {
+  std::optional<std::string> text = read_file(path);
+  if (!text) throw std::invalid_argument("cannot read " + what + " " + path);
+  return std::move(*text);
 }
 
 struct PolicyReader {
@@ -257,7 +258,7 @@ DcapPolicy parse_dcap_policy(const std::string& json_text, const std::string& ba
     std::filesystem::path path = c.get<std::string>();
     if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
     try {
-      p.collateral.push_back(attest::parse_collateral(read_file(path.string(), "collateral file")));
+      p.collateral.push_back(attest::parse_collateral(read_or_throw(path.string(), "collateral file")));
       // Read the TCB info now: a collateral file the verifier cannot match by FMSPC is an error here.
       attest::parse_tcb_info(p.collateral.back().tcb_info);
     } catch (const std::exception& e) {  // unreadable (invalid_argument) or malformed (CheckFailed)
@@ -309,7 +310,7 @@ DcapPolicy parse_dcap_policy(const std::string& json_text, const std::string& ba
 }
 
 DcapPolicy load_dcap_policy(const std::string& path) {
-  return parse_dcap_policy(read_file(path, "attestation policy"),
+  return parse_dcap_policy(read_or_throw(path, "attestation policy"),
                            std::filesystem::path(path).parent_path().string(), path);
 }
 

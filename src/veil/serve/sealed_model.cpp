@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "veil/core/file_read.h"
 #include "veil/model/checkpoint_layout.h"
 #include "veil/model/safetensors.h"
 
@@ -23,9 +24,9 @@ namespace {
 }
 
 std::vector<uint8_t> slurp(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SealedModelError("cannot read " + what + " " + path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::optional<std::string> bytes = read_file(path);
+  if (!bytes) throw SealedModelError("cannot read " + what + " " + path);
+  return {bytes->begin(), bytes->end()};
 }
 
 void put_le(uint8_t* out, uint64_t v, size_t n) {

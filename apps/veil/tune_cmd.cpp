@@ -136,7 +136,8 @@ struct MarketArgs {
   std::string trend = "ensemble";
   double backtest_reach = 0.25;
   int max_trials = 0;
-  bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false, rank_early = false;
+  bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false, rank_early = false,
+       asha_hand_over = false;
 
   void add(CLI::App* c) {
     c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
@@ -173,6 +174,9 @@ struct MarketArgs {
     c->add_flag("--no-prediction", no_prediction, "Ablation: SpotTune without early stopping");
     c->add_flag("--no-hand-over", no_hand_over,
                 "Ablation: with hourly billing, SpotTune does not hand a stopped trial's paid hour to the next trial");
+    c->add_flag("--asha-hand-over", asha_hand_over,
+                "With hourly billing, asha-od and asha-spot also hand a stopped trial's paid hour to the next trial "
+                "(SpotTune's mechanism, for a like-for-like comparison; off by default)");
     c->add_flag("--rank-early", rank_early,
                 "SpotTune: while its calibrated prediction abstains (too few references), pause a trial that is not in "
                 "the best third of the values recorded at its epoch; it resumes when the prediction says it may still "
@@ -202,6 +206,7 @@ struct MarketArgs {
     o.provisioning = !no_provisioning;
     o.prediction = !no_prediction;
     o.hand_over = !no_hand_over;
+    o.asha_hand_over = asha_hand_over;
     o.rank_early = rank_early;
     return o;
   }

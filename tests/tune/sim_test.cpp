@@ -201,6 +201,32 @@ TEST(TuneSim, HourlySpotTuneHandsAPaidHourToTheNextTrial) {
   expect_every_epoch_once_in_order(lb);  // hand-overs lose nothing
 }
 
+TEST(TuneSim, AshaHandsAPaidHourToTheNextTrialOnlyWhenAskedTo) {
+  // As above for ASHA on spot: its rung stops leave paid hours; with asha_hand_over the next
+  // trial takes the instance. Off by default, so that asha-spot stays the published baseline.
+  SyntheticMarket sm({1});
+  std::vector<std::vector<double>> ys = {decay(1.5, 1, 9)};
+  for (int k = 0; k < 11; ++k) ys.push_back(decay(2.5 + 0.1 * (k % 7), 1, 9));
+  CurveSet cs = curves(ys, 9);
+  ReplayBackend b(cs, 20);
+  LoggingBackend lb(b);
+  SimOptions o;
+  o.method = Method::asha_spot;
+  o.epochs = 9;
+  o.parallel = 2;
+  o.billing.mode = BillingMode::hourly;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < ys.size(); ++i) order.push_back(i);
+  auto without = simulate(sm.r, b, order, o);
+  o.asha_hand_over = true;
+  auto with = simulate(sm.r, lb, order, o);
+  EXPECT_EQ(without.handovers, 0);
+  EXPECT_GT(with.handovers, 0);
+  EXPECT_LT(with.cost, without.cost);
+  EXPECT_EQ(with.best, without.best);
+  expect_every_epoch_once_in_order(lb);
+}
+
 TEST(TuneSim, RankEarlyPausesTrialsBehindTheirPeersWhileThePredictionAbstains) {
   // Eight trials at a time, all at the same pace: none is ahead of the others, so the
   // calibrated prediction has no references and abstains; without rank-early the first

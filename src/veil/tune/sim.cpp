@@ -370,10 +370,11 @@ class Sim {
   // SpotTune with hourly billing: a trial that stops or finishes leaves the rest of a paid
   // hour; the next trial takes over its instance instead of a new one being started (it
   // still pays the restore overhead; after its first epoch provisioning may move it).
+  // ASHA gets the same with asha_hand_over (its next trial keeps the instance's type).
   bool hand_over(int li) {
-    if (o_.method != Method::spottune || !o_.provisioning || !o_.hand_over || o_.billing.mode != BillingMode::hourly ||
-        halted_)
-      return false;
+    const bool spottune = o_.method == Method::spottune && o_.provisioning && o_.hand_over;
+    const bool asha = (o_.method == Method::asha_od || o_.method == Method::asha_spot) && o_.asha_hand_over;
+    if (!(spottune || asha) || o_.billing.mode != BillingMode::hourly || halted_) return false;
     if (running_ >= o_.parallel || prepaid_dollars(leases_[size_t(li)]) <= 0) return false;
     const Lease& l0 = leases_[size_t(li)];
     if (l0.spot && l0.revoke_at < now_ + o_.launch_overhead_s) return false;

@@ -58,6 +58,7 @@ struct SimOptions {
   bool provisioning = true;    // false: SpotTune's prediction on the baseline type's spot only
   bool prediction = true;      // false: SpotTune's provisioning without early stopping
   bool hand_over = true;       // hourly billing: a stopped trial's paid hour goes to the next trial
+  bool asha_hand_over = false;  // the same for asha-od / asha-spot (to compare ASHA with the mechanism too)
   bool rank_early = false;     // while the prediction abstains, pause a trial outside the top 1/eta of
                                // the values recorded at its epoch; re-judged later (sim.cpp, next_trial)
   // ASHA (and SpotTune's rank_early)

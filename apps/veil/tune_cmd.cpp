@@ -136,7 +136,8 @@ struct MarketArgs {
   std::string trend = "ensemble";
   double backtest_reach = 0.25;
   int max_trials = 0;
-  bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false, rank_early = false,
+  int fair_refs = tune::SimOptions{}.fair_refs;
+  bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false, no_rank_early = false,
        asha_hand_over = false;
 
   void add(CLI::App* c) {
@@ -177,10 +178,15 @@ struct MarketArgs {
     c->add_flag("--asha-hand-over", asha_hand_over,
                 "With hourly billing, asha-od and asha-spot also hand a stopped trial's paid hour to the next trial "
                 "(SpotTune's mechanism, for a like-for-like comparison; off by default)");
-    c->add_flag("--rank-early", rank_early,
-                "SpotTune: while its calibrated prediction abstains (too few references), pause a trial that is not in "
-                "the best third of the values recorded at its epoch; it resumes when the prediction says it may still "
-                "win or no new trials are left, and stops only on the prediction's word");
+    c->add_flag("--no-rank-early", no_rank_early,
+                "Ablation: SpotTune does not pause trials while its calibrated prediction abstains, so the first trials "
+                "run until others can judge them (the default before ranking early)");
+    c->add_option("--fair-refs", fair_refs,
+                  "SpotTune's rank-early rule: while the calibrated prediction abstains (too few references), a trial "
+                  "not in the best third of the values recorded at its epoch pauses until the prediction can judge it; "
+                  "the first N trials to start are never paused, and a trial once paused is no calibration reference. "
+                  "0: any trial may pause and paused trials become references once resumed (biased, see TUNING.md)")
+        ->capture_default_str()->check(CLI::Range(0, 1000));
     c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)");
   }
   tune::SimOptions sim() const {
@@ -207,7 +213,8 @@ struct MarketArgs {
     o.prediction = !no_prediction;
     o.hand_over = !no_hand_over;
     o.asha_hand_over = asha_hand_over;
-    o.rank_early = rank_early;
+    o.rank_early = !no_rank_early;
+    o.fair_refs = fair_refs;
     return o;
   }
   tune::Market load() const {

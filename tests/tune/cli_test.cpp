@@ -144,15 +144,15 @@ TEST(TuneCli, ReplayIsRepeatableBySeed) {
   EXPECT_NE(a.text.find("asha-spot"), std::string::npos);
 }
 
-TEST(TuneEval, SpotTuneMeetsTheTargetsOnTheRecordedCurves) {
-  // The targets on the committed curves, 5 seeds x every trace scenario:
-  // SpotTune comes within 1% of on-demand random search's best at <= 25% of its cost,
-  // and costs less than ASHA on spot while being at least as good.
-  VEIL_REQUIRE_SHARED("spot/skypilot-traces");
-  CurveSet cs = read_curves(src + "/data/tune/mlp_curves.csv");
+// The targets on one workload's committed curves, 5 seeds x every trace scenario:
+// SpotTune comes within 1% of on-demand random search's best at <= 25% of its cost, and
+// costs less than ASHA on spot while being at least as good.
+static void expect_the_targets_met(const std::string& curves_csv) {
+  CurveSet cs = read_curves(src + "/" + curves_csv);
   Market m = load_market(src + "/data/tune/market-eu-west-3a.json", test::shared_data());
   EvalOptions o;
   o.seeds = 5;
+  o.methods = {Method::random_od, Method::spottune, Method::asha_spot};
   o.sim.budget.max_trials = int(cs.curves.size()) * 3 / 4;
   auto runs = run_eval(m, cs, o);
   double st_cost = 0, od_cost = 0, asha_cost = 0, st_best = 0, od_best = 0, asha_best = 0;
@@ -161,8 +161,16 @@ TEST(TuneEval, SpotTuneMeetsTheTargetsOnTheRecordedCurves) {
     if (r.method == Method::random_od) od_cost += r.result.cost, od_best += r.result.best;
     if (r.method == Method::asha_spot) asha_cost += r.result.cost, asha_best += r.result.best;
   }
-  EXPECT_LE(st_cost, 0.25 * od_cost);
-  EXPECT_LE(st_best, 1.01 * od_best);
-  EXPECT_LT(st_cost, asha_cost);
-  EXPECT_LE(st_best, asha_best);
+  EXPECT_LE(st_cost, 0.25 * od_cost) << curves_csv;
+  EXPECT_LE(st_best, 1.01 * od_best) << curves_csv;
+  EXPECT_LT(st_cost, asha_cost) << curves_csv;
+  EXPECT_LE(st_best, asha_best + 1e-9) << curves_csv;  // on GPT-2 both find the same best in every run
+}
+
+TEST(TuneEval, SpotTuneMeetsTheTargetsOnTheRecordedCurves) {
+  VEIL_REQUIRE_SHARED("spot/skypilot-traces");
+  expect_the_targets_met("data/tune/mlp_curves.csv");
+  // Tiny GPT-2: the default before fair references (--no-rank-early) cost more than
+  // asha-spot on these seeds ($5.88 against $5.75 a run), so the third check can fail.
+  expect_the_targets_met("data/tune/gpt2_curves.csv");
 }

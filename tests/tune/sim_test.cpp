@@ -2,6 +2,7 @@
 // early stopping, budgets and determinism.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -211,32 +212,91 @@ TEST(TuneSim, AshaHandsAPaidHourToTheNextTrialOnlyWhenAskedTo) {
   expect_a_hand_over_saves(Method::asha_spot, &SimOptions::asha_hand_over);
 }
 
+// Eight trials at a time, all at the same pace: none is ahead of the others, so the
+// calibrated prediction has no references and abstains. The first four to start are
+// middling, the next three lead early, and the eighth, the best (config 0), is a slow
+// starter: behind the best third at epoch 3.
+struct RankEarlyScenario {
+  SyntheticMarket sm{{1}};
+  std::vector<std::vector<double>> ys;
+  CurveSet cs;
+  std::vector<size_t> order = {5, 9, 13, 17, 1, 11, 21, 0};
+  RankEarlyScenario() {
+    ys.push_back(decay(1.0, 4, 15));
+    for (int k = 0; k < 23; ++k) ys.push_back(decay(2.0 + 0.05 * ((k * 7) % 23), 1, 15));
+    cs = curves(ys, 15);
+    for (size_t c = 1; c < ys.size(); ++c)
+      if (std::find(order.begin(), order.end(), c) == order.end()) order.push_back(c);
+  }
+  SimOptions options(bool rank_early, int fair_refs) const {
+    SimOptions o;
+    o.method = Method::spottune;
+    o.epochs = 15;
+    o.parallel = 8;
+    o.rank_early = rank_early;
+    o.fair_refs = fair_refs;
+    return o;
+  }
+};
+
+// What the simulator showed of each trial after every epoch: whether it was ever paused,
+// and its epochs when first paused and at the end.
+struct PauseLog {
+  std::map<size_t, int> paused_at, epochs;
+  ProgressFn fn() {
+    return [this](double, double, const SimResult& r) {
+      for (const auto& t : r.trials_table) {
+        if (t.status == "paused" && !paused_at.count(t.config)) paused_at[t.config] = t.epochs;
+        epochs[t.config] = t.epochs;
+      }
+    };
+  }
+};
+
 TEST(TuneSim, RankEarlyPausesTrialsBehindTheirPeersWhileThePredictionAbstains) {
-  // Eight trials at a time, all at the same pace: none is ahead of the others, so the
-  // calibrated prediction has no references and abstains; without rank-early the first
-  // eight run to the end. With it, a trial outside the best third at its epoch pauses and
-  // a new trial takes its instance; the best third run on and become the references by
-  // which the paused trials are judged later (resumed or stopped).
-  SyntheticMarket sm({1});
-  std::vector<std::vector<double>> ys = {decay(1.5, 1, 15)};
-  for (int k = 0; k < 23; ++k) ys.push_back(decay(2.0 + 0.05 * k, 1, 15));
-  CurveSet cs = curves(ys, 15);
-  ReplayBackend b(cs, 1000.0 / 60);
+  // Without rank-early the first eight run to the end. With it, a trial outside the best
+  // third at its epoch pauses and a new trial takes its instance; the best third run on and
+  // become the references by which the paused trials are judged later (resumed or stopped).
+  RankEarlyScenario sc;
+  ReplayBackend b(sc.cs, 1000.0 / 60);
   LoggingBackend lb(b);
-  SimOptions o;
-  o.method = Method::spottune;
-  o.epochs = 15;
-  o.parallel = 8;
-  const std::vector<size_t> order = config_order(ys.size(), 1);
-  auto plain = simulate(sm.r, b, order, o);
-  o.rank_early = true;
-  auto ranked = simulate(sm.r, lb, order, o);
+  auto plain = simulate(sc.sm.r, b, sc.order, sc.options(false, 0));
+  auto ranked = simulate(sc.sm.r, lb, sc.order, sc.options(true, 0));
   EXPECT_EQ(ranked.best, plain.best);
   EXPECT_EQ(ranked.best_config, 0);
   EXPECT_LT(ranked.epochs_run, plain.epochs_run);
   EXPECT_LT(ranked.cost, plain.cost);
   for (const auto& t : ranked.trials_table) EXPECT_NE(t.status, "paused") << "config " << t.config << " left paused";
   expect_every_epoch_once_in_order(lb);  // across pauses and resumptions
+}
+
+TEST(TuneSim, FairRefsNeverPauseTheFirstTrialsAndResumePausedOnes) {
+  // The default rule: the first four trials to start are reference trials and run unpaused
+  // whatever their rank; the others may pause while the prediction abstains, and a paused
+  // trial is resumed when the prediction, calibrated on the trials never paused, allows it.
+  RankEarlyScenario sc;
+  ReplayBackend b(sc.cs, 1000.0 / 60);
+  LoggingBackend lb(b);
+  const SimOptions o = sc.options(true, 4);
+  EXPECT_EQ(o.fair_refs, SimOptions{}.fair_refs);  // the default
+  EXPECT_TRUE(SimOptions{}.rank_early);
+  PauseLog log;
+  auto fair = simulate(sc.sm.r, lb, sc.order, o, log.fn());
+  auto plain = simulate(sc.sm.r, b, sc.order, sc.options(false, 0));
+  for (size_t k = 0; k < 4; ++k) EXPECT_FALSE(log.paused_at.count(sc.order[k])) << "reference trial " << sc.order[k];
+  // Without fair references the same first four are ranked like the others, and some pause.
+  PauseLog biased;
+  simulate(sc.sm.r, b, sc.order, sc.options(true, 0), biased.fn());
+  EXPECT_TRUE(biased.paused_at.count(sc.order[0]) || biased.paused_at.count(sc.order[1]) ||
+              biased.paused_at.count(sc.order[2]) || biased.paused_at.count(sc.order[3]));
+  // The slow starter pauses at epoch 3 and, once the references can judge it, resumes.
+  ASSERT_TRUE(log.paused_at.count(0));
+  EXPECT_EQ(log.paused_at[0], 3);
+  EXPECT_EQ(log.epochs[0], 15) << "a pause is not a verdict";
+  EXPECT_EQ(fair.best, plain.best);
+  EXPECT_EQ(fair.best_config, 0);
+  for (const auto& t : fair.trials_table) EXPECT_NE(t.status, "paused") << "config " << t.config << " left paused";
+  expect_every_epoch_once_in_order(lb);
 }
 
 TEST(TuneSim, MoneyBudgetStopsTheRun) {

@@ -78,10 +78,21 @@ TEST(TuneTrend, AbstainsWithoutEnoughReferences) {
   EXPECT_TRUE(cal.assess(5, {poor.begin(), poor.begin() + 6}, 4.0).stop);
 }
 
+TEST(TuneTrend, AForgottenTrialIsNoReference) {
+  const int T = 12;
+  TrendPredictor cal(opts(T, true));
+  for (size_t j = 0; j < 3; ++j) cal.observe(j, cosine_curve(4.0 + 0.1 * double(j), 1.0, 0.4, T));
+  std::vector<double> poor = cosine_curve(5.5, 1.0, 0.4, T);
+  EXPECT_TRUE(cal.assess(5, {poor.begin(), poor.begin() + 6}, 4.0).stop);
+  cal.forget(1);  // what the simulator does with a trial paused by rank (fair references)
+  EXPECT_EQ(cal.assess(5, {poor.begin(), poor.begin() + 6}, 4.0).basis, "none");
+}
+
 // No leakage: change what one trial will report after epoch 5 and every SpotTune judgement
 // made before that epoch completes stays the same; after it they may differ (and do here,
-// so the check is not vacuous).
-TEST(TuneTrend, SpotTuneNeverReadsEpochsThatHaveNotCompleted) {
+// so the check is not vacuous). Checked for the scheduler variants that decide on epochs:
+// the rank-early options are the arguments.
+static void expect_no_epoch_read_early(bool rank_early, int fair_refs) {
   const int T = 12;
   Market m;
   m.name = "synthetic";
@@ -114,6 +125,8 @@ TEST(TuneTrend, SpotTuneNeverReadsEpochsThatHaveNotCompleted) {
   o.method = Method::spottune;
   o.epochs = T;
   o.parallel = 4;
+  o.rank_early = rank_early;
+  o.fair_refs = fair_refs;
   std::vector<size_t> order;
   for (size_t i = 0; i < 16; ++i) order.push_back(i);
   // Record when config 0 completes epoch 6 (the first changed one) in the changed run.
@@ -143,4 +156,11 @@ TEST(TuneTrend, SpotTuneNeverReadsEpochsThatHaveNotCompleted) {
   EXPECT_GT(before, 5u);
   EXPECT_TRUE(differ_after);
   EXPECT_LT(rb.best, 2.0);
+}
+
+TEST(TuneTrend, SpotTuneNeverReadsEpochsThatHaveNotCompleted) {
+  const SimOptions defaults;
+  expect_no_epoch_read_early(defaults.rank_early, defaults.fair_refs);  // rank early, fair references
+  expect_no_epoch_read_early(true, 0);                                  // rank early, any trial may pause
+  expect_no_epoch_read_early(false, 0);                                 // no pauses
 }

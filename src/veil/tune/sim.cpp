@@ -104,6 +104,8 @@ struct Trial {
   double cost = 0;
   int revocations = 0, migrations = 0;
   int stuck = 0;  // revocations since the last completed epoch
+  bool reference = false;  // fair_refs: never paused, so its curve is a fair calibration sample
+  bool rank_paused = false;  // fair_refs: paused by rank once, so no longer a calibration reference
   std::string error;
 };
 
@@ -263,6 +265,8 @@ class Sim {
     if (fresh) {
       Trial t;
       t.config = order_[next_new_++];
+      t.reference = reference_trials_ < o_.fair_refs;
+      reference_trials_ += t.reference;
       tr_.push_back(t);
       ++res_.trials;
       return int(tr_.size() - 1);
@@ -401,6 +405,7 @@ class Sim {
     EpochOutcome out = t.pending_out;
     if (!out.ok) {
       t.error = out.error;
+      reference_trials_ -= t.reference;  // the next new trial takes its place
       res_.errors.push_back(out.error);
       ++res_.failed;
       release(i, St::failed);
@@ -421,7 +426,7 @@ class Sim {
       snapshot();
       progress_(now_, sp, res_);
     }
-    trend_.observe(size_t(i), t.metric);  // known from now on: a calibration reference
+    if (!t.rank_paused) trend_.observe(size_t(i), t.metric);  // known from now on: a calibration reference
     if (t.done >= o_.epochs) return release(i, St::done);
     if (asha()) {
       int k = rung_of(t.done);
@@ -441,7 +446,7 @@ class Sim {
         ++res_.stopped_early;
         return release(i, St::stopped);
       }
-      if (o_.rank_early && rank_pauses(t.done, out.metric, a.basis == "none")) {
+      if (o_.rank_early && rank_pauses(i, out.metric, a.basis == "none")) {
         paused_.push_back(i);
         return release(i, St::paused);
       }
@@ -498,11 +503,23 @@ class Sim {
   // instance for a new trial, if one is left. A pause is not a verdict: next_trial resumes
   // the trial once the prediction, with references, says it may still beat the best, or
   // when no new trials are left, and stops it only on the prediction's word.
-  bool rank_pauses(int epoch, double v, bool abstained) {
-    if (epoch < kEnsembleMinEpochs) return false;
-    std::vector<double>& r = rank_values_[epoch];
+  //
+  // With fair_refs (the default) the first fair_refs trials to start, picked by the seeded
+  // order and not by their values, never pause, and a paused trial leaves the calibration
+  // for good (whether it runs on was decided by its rank). Without them (fair_refs 0) the
+  // references are the trials that ranked well early, a biased sample whose backtest errors
+  // understate the error on a slow starter (docs/TUNING.md, "Rank early").
+  bool rank_pauses(int i, double v, bool abstained) {
+    Trial& t = tr_[size_t(i)];
+    if (t.done < kEnsembleMinEpochs) return false;
+    std::vector<double>& r = rank_values_[t.done];
     r.push_back(v);
-    return abstained && !in_top_fraction(r, v) && new_trials_left(now_);
+    if (!abstained || t.reference || in_top_fraction(r, v) || !new_trials_left(now_)) return false;
+    if (o_.fair_refs > 0) {
+      t.rank_paused = true;
+      trend_.forget(size_t(i));
+    }
+    return true;
   }
 
   void halt(double t, const std::string& why) {
@@ -581,6 +598,7 @@ class Sim {
   std::vector<int> paused_;                         // spottune rank_early, in pausing order
   std::map<int, std::vector<double>> rank_values_;  // spottune rank_early: values recorded per epoch
   size_t next_new_ = 0;
+  int reference_trials_ = 0;                        // spottune fair_refs: reference trials started, less failed ones
   int running_ = 0;
   double now_ = 0, closed_cost_ = 0, spot_s_ = 0, od_s_ = 0;
   bool halted_ = false;

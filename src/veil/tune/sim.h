@@ -12,7 +12,9 @@
 //   spottune     cost-aware provisioning over all types and spot/on-demand (expected
 //                cost per unit progress from price, speed, estimated revocation rate and
 //                restart overhead; re-decided every epoch, migrating when it pays) +
-//                learning-curve prediction that stops trials unlikely to beat the best.
+//                learning-curve prediction that stops trials unlikely to beat the best; while
+//                it has too few references, trials behind their peers pause (rank early),
+//                except the first few, whose curves calibrate it (fair references).
 //   random-od    random search, every trial to the end, on-demand baseline type.
 //   random-spot  the same on spot of the baseline type (waits while there is no capacity).
 //   asha-od / asha-spot   asynchronous successive halving (Li et al., MLSys 2020), eta = 3,
@@ -59,8 +61,10 @@ struct SimOptions {
   bool prediction = true;      // false: SpotTune's provisioning without early stopping
   bool hand_over = true;       // hourly billing: a stopped trial's paid hour goes to the next trial
   bool asha_hand_over = false;  // the same for asha-od / asha-spot (to compare ASHA with the mechanism too)
-  bool rank_early = false;     // while the prediction abstains, pause a trial outside the top 1/eta of
+  bool rank_early = true;      // while the prediction abstains, pause a trial outside the top 1/eta of
                                // the values recorded at its epoch; re-judged later (sim.cpp, next_trial)
+  int fair_refs = 4;           // rank_early: the first fair_refs trials to start are never paused, and a
+                               // paused trial is no calibration reference (0: every trial may pause)
   // ASHA (and SpotTune's rank_early)
   int eta = 3;
   int asha_min_epochs = 1;

@@ -21,6 +21,8 @@ void TrendPredictor::observe(size_t id, const std::vector<double>& completed) {
   curves_[id] = std::move(v);
 }
 
+void TrendPredictor::forget(size_t id) { curves_.erase(id); }
+
 size_t TrendPredictor::finished() const {
   size_t n = 0;
   for (const auto& [id, c] : curves_) n += int(c.size()) >= o_.epochs;

@@ -58,6 +58,9 @@ class TrendPredictor {
   explicit TrendPredictor(TrendOptions o);
   // The completed epochs of trial `id` so far (called after each epoch; a curve only grows).
   void observe(size_t id, const std::vector<double>& completed);
+  // Trial `id` is no longer a reference: its curve leaves every calibration (the simulator
+  // drops a trial whose running on was decided by rank, not a fair sample of the curves).
+  void forget(size_t id);
   size_t finished() const;
   // Judges trial `id`, which has completed `observed` (epochs 1..k), against `best` so far.
   TrendAssessment assess(size_t id, const std::vector<double>& observed, double best) const;

@@ -12,6 +12,7 @@
 #include "veil/model/checkpoint_layout.h"
 #include "veil/nn/bert.h"
 #include "veil/nn/ditto_backend.h"
+#include "veil/nn/ditto_generate.h"
 #include "veil/nn/gpt2.h"
 #include "veil/nn/plan_weights.h"
 #include "veil/nn/precision_plan.h"
@@ -89,7 +90,7 @@ WorkloadRow gpt2_row(const model::Gpt2Config& cfg, const nn::PrecisionPlan& plan
                                                  nn::TokenInput::client_onehot);
     auto net = std::make_shared<nn::Gpt2<nn::DittoBackend>>(*be, cfg);
     auto cache = std::make_shared<nn::KvCache<nn::DittoBackend>>(net->new_cache());
-    if (ctx.id() == 0) port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.vocab_size));
+    if (ctx.id() == 0) port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.vocab_size), nn::onehot_bits_for(plan));
     return std::function<void()>([be, net, cache, t] {
       const nn::DittoBackend::Tokens ids = be->input_tokens(std::vector<int32_t>(size_t(t), 0));
       be->reveal_tokens(be->argmax(net->next_logits(ids, *cache)));
@@ -105,8 +106,9 @@ WorkloadRow bert_row(const model::BertConfig& cfg, const nn::PrecisionPlan& plan
                                                  nn::TokenInput::client_onehot);
     auto net = std::make_shared<nn::Bert<nn::DittoBackend>>(*be, cfg);
     if (ctx.id() == 0) {
-      port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.vocab_size));       // ids
-      port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.type_vocab_size));  // token types
+      const int bits = nn::onehot_bits_for(plan);  // the client shares one-hot rows on the embedding's ring
+      port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.vocab_size), bits);       // ids
+      port.send_input(client_tokens(nn::TokenInput::client_onehot, t, cfg.type_vocab_size), bits);  // token types
     }
     return std::function<void()>([be, net, t] {
       const std::vector<int32_t> len(size_t(t), 0);

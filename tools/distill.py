@@ -403,10 +403,10 @@ def run_checks(qc, scales, args):
         op, ring, f = m["op"], m["ring"], m["frac_bits"]
         usable = qp.USABLE_BITS[ring]
 
-        def add(what, value, scale_bits, extra_margin=0):
-            lim = usable - args.margin_bits - extra_margin
+        def add(what, value, scale_bits, extra_margin=0, on_ring=None):
+            lim = qp.USABLE_BITS[on_ring or ring] - args.margin_bits - extra_margin
             b = qp.bits_needed(value, scale_bits)
-            rec = {"name": name, "op": op, "what": what, "ring": ring, "frac_bits": f, "max_abs": value,
+            rec = {"name": name, "op": op, "what": what, "ring": on_ring or ring, "frac_bits": f, "max_abs": value,
                    "scale_bits": scale_bits, "bits": b, "limit_bits": lim, "ok": b < lim}
             checks.append(rec)
             return rec
@@ -436,13 +436,27 @@ def run_checks(qc, scales, args):
             add("output", st["out_max"], f)
         elif op == "attention":
             add("input q, k, v", max(st["q_max"], st["k_max"], st["v_max"]), f)
+            # on FM64 the MPC backend may normalise after the product, (e.v).r, formed at up to 44
+            # fraction bits before its truncation (nn/ditto_backend.cpp, kAttendProductBits)
+            pv_bits = max(2 * f, 44) if ring == "FM64" else 2 * f
             if args.acc_rule == "bound":
                 add("scores accumulator q.k (bound: head_dim * max|q| * max|k|)",
                     st["head_dim"] * st["q_max"] * st["k_max"], 2 * f)
-                add("probs.v accumulator (bound: max|v|)", st["v_max"], 2 * f)
+                add("probs.v accumulator (bound: max|v|)", st["v_max"], pv_bits)
             else:
                 add("scores accumulator q.k (observed)", st["scores_acc_max"], 2 * f, args.observed_margin_bits)
-                add("probs.v accumulator (observed)", st["pv_acc_max"], 2 * f, args.observed_margin_bits)
+                add("probs.v accumulator (observed)", st["pv_acc_max"], pv_bits, args.observed_margin_bits)
+            lin = qc.spec("linear", m["layer"])
+            if ring == "FM64" and lin["ring"] == "FM32":
+                # the MPC backend multiplies q by k on FM32 at the linear layers' fraction bits
+                # (nn/ditto_backend.h): the scores must fit there, and up-cast from there
+                fl = lin["frac_bits"]
+                if args.acc_rule == "bound":
+                    add("scores q.k on the linear ring (bound: head_dim * max|q| * max|k|)",
+                        st["head_dim"] * st["q_max"] * st["k_max"], 2 * fl, on_ring="FM32")
+                else:
+                    add("scores q.k on the linear ring (observed)", st["scores_acc_max"], 2 * fl,
+                        args.observed_margin_bits, on_ring="FM32")
             add("output", st["out_max"], f)
         elif op == "softmax":
             add("input x - rowmax (bound: 2 max|x|)", 2 * st["in_max"], f)

@@ -2,6 +2,7 @@
 #include "fxp_harness.h"
 #include "veil/fxp/exp.h"
 #include "veil/mpc/cost.h"
+#include "veil/mpc/narrow.h"
 
 namespace veil::fxp {
 namespace {
@@ -43,6 +44,28 @@ TYPED_TEST(FxpExpTest, ClipsBelowMinus14) {
   std::vector<double> x = {-14.01, -15, -20, -100, -1000, sizeof(T) == 8 ? -1e6 : -3e4};
   auto y = run_fxp<T>({{x, {int64_t(x.size())}}}, [](Context& ctx, auto& xs) { return f_exp(ctx, xs[0]); });
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], 0.0) << "x = " << x[i];
+}
+
+// A caller's tighter input range (|x| < 2^11) narrows the FM64 clip window: the same values and
+// clip across that range, for fewer bytes than the default window.
+TEST(FxpExpRange, NarrowClipWindowGivesTheSameValues) {
+  using T = uint64_t;
+  std::vector<double> x = linspace(2000, -14.0, 0.0);
+  for (double v : {-14.01, -15.0, -100.0, -1000.0, -2047.0}) x.push_back(v);
+  Measured wide, narrow;
+  auto y24 = run_fxp<T>({{x, {int64_t(x.size())}}}, [](Context& ctx, auto& xs) { return f_exp(ctx, xs[0]); }, &wide);
+  auto y11 = run_fxp<T>({{x, {int64_t(x.size())}}}, [](Context& ctx, auto& xs) { return f_exp(ctx, xs[0], 11); }, &narrow);
+  const double ulp = std::ldexp(1.0, -default_frac_bits<T>());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = x[i] < -14 ? 0.0 : std::exp(quantize<T>(x[i]));
+    EXPECT_LE(std::abs(y11[i] - ref), 4 * ulp) << "x = " << x[i];
+    EXPECT_LE(std::abs(y11[i] - y24[i]), 4 * ulp) << "x = " << x[i];
+  }
+  // The only difference is the clip test's window: 19 bits instead of 32.
+  const int64_t n = int64_t(x.size());
+  EXPECT_EQ(wide.bytes_total - narrow.bytes_total,
+            mpc::cost_ltz_window_b(n, 32).bytes_total - mpc::cost_ltz_window_b(n, 19).bytes_total);
+  EXPECT_LT(narrow.bytes_total, wide.bytes_total);
 }
 
 }  // namespace

@@ -68,6 +68,39 @@ TEST(Narrow, LtzWindowMatchesPlaintextOutsideTheBand) {
   }
 }
 
+// The FM32 window: bits [drop, 32) of the components, outside the band, up to the range's edges.
+TEST(Narrow, LtzWindowOnFm32MatchesPlaintextOutsideTheBand) {
+  for (int drop : {1, 6, 13, 30}) {
+    const int64_t n = 3000;
+    auto x = random_ring<uint32_t>(size_t(n), 77 + uint64_t(drop));
+    for (auto& v : x) v = uint32_t(int32_t(v) >> 1);  // |x| < 2^30
+    x[0] = 0, x[1] = uint32_t(-1), x[2] = uint32_t(1) << drop, x[3] = uint32_t(-(int32_t(1) << drop) - 1);
+    x[4] = uint32_t((int64_t(1) << 31) - (int64_t(1) << drop) - 1);       // the stated range's edges
+    x[5] = uint32_t(int32_t(-(int64_t(1) << 31) + (int64_t(1) << (drop + 1)) + 1));
+    std::vector<uint32_t> got;
+    std::array<net::Traffic, 3> d;
+    run_parties([&](Context& ctx) {
+      AShare<uint32_t> a = share_input(ctx, 0, Tensor<uint32_t>({n}, x), {n});
+      sync_parties(ctx);
+      net::Traffic before = ctx.link().total();
+      BShare<uint32_t> b = ltz_window_b(ctx, a, drop);
+      d[size_t(ctx.id())] = ctx.link().total() - before;
+      Tensor<uint32_t> o = reveal_all_b(ctx, b);
+      if (ctx.id() == 0) got = o.data;
+    });
+    for (size_t i = 0; i < size_t(n); ++i) {
+      const int64_t v = int32_t(x[i]);
+      if (v >= -(int64_t(1) << drop) && v < (int64_t(1) << drop)) continue;  // the band
+      ASSERT_EQ(got[i] & 1, uint32_t(v < 0)) << "drop " << drop << " x " << v;
+    }
+    testing::Measured m;
+    for (auto& t : d)
+      m.rounds = std::max<int64_t>(m.rounds, int64_t(t.rounds)), m.bytes_max = std::max<int64_t>(m.bytes_max, int64_t(t.bytes)),
+      m.bytes_total += int64_t(t.bytes);
+    expect_cost(m, cost_ltz_window32_b(n, drop));
+  }
+}
+
 TEST(Narrow, EqVia32MatchesPlaintext) {
   const int64_t n = 3000;
   auto x = random_ring<uint64_t>(size_t(n), 42, (uint64_t(1) << 16) - 1);

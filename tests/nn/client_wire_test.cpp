@@ -23,6 +23,27 @@ TEST(ClientWire, SeededSplitReconstructsAndSendsOneExplicitComponent) {
   EXPECT_NE(pairs[1].second, x);  // x_2 is masked
 }
 
+// An input used only on Z_2^32 (one-hot rows for an FM32 embedding): its explicit component
+// travels as u32, half the bytes, and the pairs share x modulo 2^32.
+TEST(ClientWire, SplitModulo2To32HalvesTheExplicitComponent) {
+  Prg prg(random_seed());
+  const std::vector<uint64_t> x = {0, 1, 0, 0xFFFFFFFFull, 12345, 1};
+  auto wire = client_split_seeded(x, prg, 32);
+  std::array<SharePair, 3> pairs;
+  for (int i = 0; i < 3; ++i) pairs[size_t(i)] = expand(decode_input(encode_input(wire[size_t(i)]), 100, "test"));
+  std::vector<uint64_t> low = client_reconstruct(pairs);
+  for (uint64_t& v : low) v &= 0xFFFFFFFFull;
+  EXPECT_EQ(low, x);
+  EXPECT_EQ(encode_input(wire[0]).size(), 1 + 8 + 2 + 32u);
+  EXPECT_EQ(encode_input(wire[1]).size(), 1 + 8 + 2 + 16 + 4 * x.size());
+  EXPECT_EQ(encode_input(wire[2]).size(), 1 + 8 + 2 + 16 + 4 * x.size());
+  for (uint64_t v : pairs[1].second) EXPECT_EQ(v >> 32, 0u);  // read back with zero high halves
+  std::vector<uint8_t> m = encode_input(wire[1]);
+  m.pop_back();
+  EXPECT_THROW(decode_input(m, 100, "the client"), std::runtime_error);  // cut short
+  EXPECT_THROW(client_split_seeded(x, prg, 16), std::invalid_argument);
+}
+
 TEST(ClientWire, MalformedMessagesAreRefused) {
   Prg prg(random_seed());
   std::vector<uint8_t> m = encode_input(client_split_seeded({1, 2, 3}, prg)[1]);

@@ -114,12 +114,136 @@ TEST(DittoBackendTest, ScaleMovesTheBinaryPointOrMultiplies) {
     const std::vector<double> got = run_on_backend(xs, Ring::FM64, 18, [&](DittoBackend& be, const RingTensor& x) {
       const RingTensor y = be.scale(x, c);
       const bool pow2 = c == 0.25 || c == -0.125 || c == 4.0;
-      if (pow2) EXPECT_EQ(y.frac_bits, 18 + std::max(0, -std::ilogb(c))) << c;  // moved, not multiplied
+      if (pow2) { EXPECT_EQ(y.frac_bits, 18 + std::max(0, -std::ilogb(c))) << c; }  // moved, not multiplied
       return be.to(y, Ring::FM64, 18);
     });
     double worst = 0;
     for (size_t i = 0; i < xs.size(); ++i) worst = std::max(worst, std::abs(got[i] - xs[i] * c));
     EXPECT_LT(worst, 100 * std::ldexp(1.0, -18)) << c;  // c itself is rounded to 18 bits
+  }
+}
+
+// Under Ditto's shape queries and keys reach FM64 at the linear layers' 8 fraction bits and q·kᵀ
+// runs on FM32 on their low halves: exact, at 16 bits; the softmax then up-casts the scores.
+TEST(DittoBackendTest, QueryKeyScoresRunExactlyOnFm32) {
+  const int64_t t = 5, heads = 2, d = 4;
+  std::vector<double> xs;  // (T, H·D), as a linear layer's output at 8 + 4 fraction bits
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-6.0, 6.0);
+  for (int64_t i = 0; i < t * heads * d; ++i) xs.push_back(std::ldexp(std::nearbyint(std::ldexp(u(rng), 12)), -12));
+  std::vector<double> q_open, s_open;
+  mpc::ClientPort port;
+  mpc::run_parties([&](mpc::Context& ctx) {
+    DittoBackend be(ctx, PlanWeightShares{}, builtin_plan("ditto"), port);
+    veil::Tensor<uint32_t> in(Shape{t, heads * d});
+    for (size_t i = 0; i < xs.size(); ++i) in[i] = fxp_encode<uint32_t>(xs[i], 12);
+    const RingTensor x = RingTensor::of(mpc::share_input(ctx, 0, in, in.shape), 12);
+    const RingTensor q = be.split_heads(x, heads);  // (H,T,D)
+    EXPECT_EQ(q.ring, Ring::FM64);
+    EXPECT_EQ(q.frac_bits, 8);
+    const RingTensor s = be.matmul_nt(q, q);  // (H,T,T)
+    EXPECT_EQ(s.ring, Ring::FM32);
+    EXPECT_EQ(s.frac_bits, 16);
+    const RingTensor p = be.softmax(be.scale(s, 0.5), false);
+    EXPECT_EQ(p.ring, Ring::FM64);
+    const auto qo = fxp_decode<uint64_t>(mpc::reveal_all(ctx, q.a64).data, q.frac_bits);
+    const auto so = fxp_decode<uint32_t>(mpc::reveal_all(ctx, s.a32).data, s.frac_bits);
+    if (ctx.id() == 0) q_open = qo, s_open = so;
+  }, mpc_config_for(builtin_plan("ditto")));
+  ASSERT_EQ(s_open.size(), size_t(heads * t * t));
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < t; ++j) {
+        double want = 0;
+        for (int64_t k = 0; k < d; ++k) want += q_open[size_t((h * t + i) * d + k)] * q_open[size_t((h * t + j) * d + k)];
+        EXPECT_EQ(s_open[size_t((h * t + i) * t + j)], want) << h << "," << i << "," << j;  // exact
+      }
+}
+
+// softmax(scores)·v with more keys than v has columns: attend normalises after the product,
+// (e·v)·r, under both plans (ditto: scores from FM32, their maximum taken there), with and
+// without the causal mask, against a double softmax; the plan simulation computes the same.
+TEST(DittoBackendTest, AttendNormalisesAfterTheProductWithinTheSoftmaxError) {
+  const int64_t heads = 2, tq = 3, tk = 40, d = 8;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> us(-6.0, 6.0), uv(-2.0, 2.0);
+  std::vector<double> s(size_t(heads * tq * tk)), v(size_t(heads * tk * d));
+  for (double& x : s) x = std::ldexp(std::nearbyint(std::ldexp(us(rng), 8)), -8);
+  for (double& x : v) x = std::ldexp(std::nearbyint(std::ldexp(uv(rng), 8)), -8);
+  for (const char* name : {"ditto", "fp64"})
+    for (bool causal : {false, true}) {
+      const PrecisionPlan plan = builtin_plan(name);
+      const bool small = std::string(name) == "ditto";
+      const Ring sring = small ? Ring::FM32 : Ring::FM64;
+      const int sf = small ? 16 : 18, vf = small ? 8 : 18;
+      std::vector<double> got;
+      mpc::ClientPort port;
+      mpc::run_parties([&](mpc::Context& ctx) {
+        DittoBackend be(ctx, PlanWeightShares{}, plan, port);
+        auto share = [&](const std::vector<double>& xs, Ring r, int f, Shape shape) {
+          if (r == Ring::FM32) {
+            veil::Tensor<uint32_t> t(shape);
+            for (size_t i = 0; i < xs.size(); ++i) t[i] = fxp_encode<uint32_t>(xs[i], f);
+            return RingTensor::of(mpc::share_input(ctx, 0, t, shape), f);
+          }
+          veil::Tensor<uint64_t> t(shape);
+          for (size_t i = 0; i < xs.size(); ++i) t[i] = fxp_encode<uint64_t>(xs[i], f);
+          return RingTensor::of(mpc::share_input(ctx, 0, t, shape), f);
+        };
+        const RingTensor y = be.attend(share(s, sring, sf, {heads, tq, tk}), share(v, Ring::FM64, vf, {heads, tk, d}), causal);
+        EXPECT_EQ(y.ring, Ring::FM64);
+        const auto o = fxp_decode<uint64_t>(mpc::reveal_all(ctx, y.a64).data, y.frac_bits);
+        if (ctx.id() == 0) got = o;
+      }, mpc_config_for(plan));
+      PlanSimBackend sim(Weights{}, plan);
+      auto sim_tensor = [](const std::vector<double>& xs, Ring r, int f, Shape shape) {
+        SimTensor t;
+        t.shape = std::move(shape), t.ring = r, t.frac_bits = f, t.v = xs;
+        return t;
+      };
+      const SimTensor ys = sim.attend(sim_tensor(s, sring, sf, {heads, tq, tk}), sim_tensor(v, Ring::FM64, vf, {heads, tk, d}), causal);
+      ASSERT_EQ(got.size(), size_t(heads * tq * d));
+      double worst = 0, worst_sim = 0;
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < tq; ++i) {
+          const int64_t last = causal ? i + (tk - tq) : tk - 1;
+          const double* row = s.data() + (h * tq + i) * tk;
+          double mx = row[0], sum = 0;
+          for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
+          for (int64_t j = 0; j <= last; ++j) sum += std::exp(row[j] - mx);
+          for (int64_t c = 0; c < d; ++c) {
+            double want = 0;
+            for (int64_t j = 0; j <= last; ++j) want += std::exp(row[j] - mx) / sum * v[size_t((h * tk + j) * d + c)];
+            const size_t at = size_t((h * tq + i) * d + c);
+            worst = std::max(worst, std::abs(got[at] - want));
+            worst_sim = std::max(worst_sim, std::abs(ys.v[at] - want));
+          }
+        }
+      std::printf("[ditto] attend %s%s: |MPC - exact| %.2e, |simulation - exact| %.2e\n", name, causal ? " (causal)" : "",
+                  worst, worst_sim);
+      EXPECT_LT(worst, 2e-4) << name << (causal ? " causal" : "");
+      EXPECT_LT(worst_sim, 5e-5) << name << (causal ? " causal" : "");
+    }
+}
+
+// The plan simulation makes the same choice and reports scores that leave FM32's range.
+TEST(DittoBackendTest, SimulationReportsScoresBeyondFm32) {
+  for (double v : {1.0, 100.0}) {
+    PlanSimBackend sim(Weights{}, builtin_plan("ditto"));
+    SimTensor x;
+    x.shape = {3, 8}, x.ring = Ring::FM32, x.frac_bits = 8;
+    x.v.assign(24, v);
+    const SimTensor q = sim.split_heads(x, 2);
+    const SimTensor s = sim.matmul_nt(q, q);
+    EXPECT_EQ(s.ring, Ring::FM32);
+    EXPECT_EQ(s.frac_bits, 16);
+    // Each score is D·v² = 4·v² at 16 fraction bits: 2^18 for v = 1, above 2^30 for v = 100.
+    if (v == 1.0) {
+      EXPECT_EQ(sim.range_violations(), 0);
+    } else {
+      EXPECT_GT(sim.range_violations(), 0);
+      EXPECT_NE(sim.first_violation().find("q·kᵀ on FM32"), std::string::npos) << sim.first_violation();
+    }
   }
 }
 

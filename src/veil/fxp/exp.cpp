@@ -58,18 +58,19 @@ template <class T> AShare<T> base_fm32(Context& ctx, const AShare<T>& x, const m
 
 }  // namespace
 
-template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x) {
+template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x, int range_bits) {
   net::Link::Scope scope(ctx.link(), "f_exp");
   const int F = frac_bits<T>(ctx);
   const bool wide = sizeof(T) == 8;
   const int Fv = wide ? 26 : 14, squares = wide ? 3 : 4;
   if (F > (wide ? 21 : 10))
     throw std::invalid_argument("f_exp: frac_bits " + std::to_string(F) + " too large for this ring");
+  if (range_bits < 4 || range_bits > 24) throw std::invalid_argument("f_exp: range_bits must be in [4, 24]");
 
   // keep = ¬[x < −14], a boolean bit.
   AShare<T> shifted = add_fp(ctx, x, 14.0);
   mpc::BShare<T> below;
-  if constexpr (sizeof(T) == 8) below = mpc::ltz_window_b(ctx, shifted, std::max(0, F - kSignFracBits), 32);
+  if constexpr (sizeof(T) == 8) below = mpc::ltz_window_b(ctx, shifted, std::max(0, F - kSignFracBits), range_bits + 8);
   else below = mpc::msb_a(ctx, shifted);
   mpc::BShare<T> keep = mpc::not_b(ctx, below);
 
@@ -79,7 +80,7 @@ template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x) {
   return mpc::mul_aa_trunc(ctx, v, v, 2 * Fv - F);
 }
 
-#define X(T) template AShare<T> f_exp(Context&, const AShare<T>&);
+#define X(T) template AShare<T> f_exp(Context&, const AShare<T>&, int);
 VEIL_FOR_RINGS(X)
 #undef X
 

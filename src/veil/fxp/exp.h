@@ -35,6 +35,8 @@ using mpc::Context;
 // Input: x ≤ 0, slightly positive values (≤ 0.1) are fine; FM64 |x| < 2^24 (the window's range),
 // values below −14 give exactly 0.
 // Rounds: FM64 7 (clip) + 3 + 3 + 1 + 3 + 3·3 = 26; FM32 7 + 3·2 + 3 + 4·3 = 28.
-template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x);
+// range_bits (FM64): |x| < 2^range_bits, 24 at most; the clip test's window then has
+// range_bits + 8 bits (32 for the default): a caller that knows a tighter range pays less.
+template <class T> AShare<T> f_exp(Context& ctx, const AShare<T>& x, int range_bits = 24);
 
 }  // namespace veil::fxp

@@ -23,11 +23,13 @@ template <class T> struct Tree {
   std::vector<AShare<T>> bits;       // per level: [a < b] for each pair, (rows · pairs), 0/1
 };
 
-// [a < b] = [a − b < 0] as a boolean bit: exact on the whole ring, or (FM64, fuzzy_bits > 0) on
-// the 32-bit window above the low fuzzy_bits bits.
+// [a < b] = [a − b < 0] as a boolean bit: exact on the whole ring, or (fuzzy_bits > 0) on the
+// window above the low fuzzy_bits bits: 32 bits of it on FM64, the rest of the word on FM32.
 template <class T> mpc::BShare<T> less_bits(Context& ctx, const AShare<T>& a, const AShare<T>& b, int fuzzy_bits) {
-  if constexpr (sizeof(T) == 8)
-    if (fuzzy_bits > 0) return mpc::ltz_window_b(ctx, mpc::sub_aa(a, b), fuzzy_bits, 32);
+  if (fuzzy_bits > 0) {
+    if constexpr (sizeof(T) == 8) return mpc::ltz_window_b(ctx, mpc::sub_aa(a, b), fuzzy_bits, 32);
+    else return mpc::ltz_window_b(ctx, mpc::sub_aa(a, b), fuzzy_bits);
+  }
   return mpc::msb_a(ctx, mpc::sub_aa(a, b));
 }
 

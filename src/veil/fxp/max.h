@@ -16,9 +16,10 @@ using mpc::Context;
 // bit c), and the winner a + c·(b − a) comes from ONE mac_ba (mpc/dealt.h: the bit multiplies the
 // difference without being injected first); an odd element is carried to the next level.
 // Exact when no difference wraps (|a − b| < 2^(k−1)). Ties keep the lower index.
-// fuzzy_bits > 0 (FM64 only): the comparisons read the 32-bit window of a − b above its low
-// fuzzy_bits bits (mpc/narrow.h): pairs closer than 2^fuzzy_bits may pick either, so the result
-// is within (levels)·2^fuzzy_bits of the maximum; differences must stay below 2^(fuzzy_bits + 30).
+// fuzzy_bits > 0: the comparisons read a window of a − b above its low fuzzy_bits bits
+// (mpc/narrow.h; FM64: 32 bits of it, FM32: the other 32 − fuzzy_bits, fuzzy_bits ≤ 30): pairs
+// closer than 2^fuzzy_bits may pick either, so the result is within (levels)·2^fuzzy_bits of the
+// maximum; differences must stay below 2^(fuzzy_bits + 30) on FM64, 2^30 on FM32.
 // Rounds: ceil(log2 N)·(msb 7 or 8 + 2): 63 for N = 128 on FM64 with fuzzy_bits, 70 exact.
 template <class T> AShare<T> max_last(Context& ctx, const AShare<T>& x, int fuzzy_bits = 0);
 

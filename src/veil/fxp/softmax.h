@@ -14,6 +14,20 @@ struct SoftmaxOptions {
   // The mask is public, so it costs nothing: masked inputs are replaced by a very negative
   // public value before the max, and exp clips them to 0.
   bool causal = false;
+  // The caller has already subtracted each row's maximum (or a value within a few units of it):
+  // x ≤ 0, so the max tree is skipped (DittoBackend takes the maximum on FM32, where its scores
+  // are), and masked entries are already very negative. The input range of f_exp applies to x.
+  bool max_subtracted = false;
+  // |x − max| < 2^range_bits in value, masked entries included (f_exp's clip window on FM64).
+  // The default fits the FM64 input range below; DittoBackend passes its tighter FM32 one.
+  int range_bits = 24;
+};
+
+// softmax(x) = e · r, unnormalised: e = exp(x − max) (..., N) (masked entries exactly 0) and
+// r = 1/Σe (...) per row, both at the context's fraction bits. For a caller that applies r after
+// a product with fewer elements per row than e: attention's (e·v)·r when N exceeds v's width.
+template <class T> struct SoftmaxParts {
+  AShare<T> e, r;
 };
 
 // y = softmax(x) along the last axis, x (..., N) fixed point.
@@ -27,5 +41,13 @@ struct SoftmaxOptions {
 // Measured (tests/fxp/softmax_test.cpp), rows of 128 logits in [−20, 20]: see the test's line.
 // Rounds: max_last (7·9 = 63 on FM64 for N = 128) + f_exp (26) + f_reciprocal (33) + 3 = 125.
 template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, SoftmaxOptions opt = {});
+
+// x (..., Tq, Tk) with the entries a causal mask hides replaced by a very negative public value
+// (−2^(k−4) on FM32, −2^40 on FM64): what f_softmax does first with `causal`. Local.
+template <class T> AShare<T> mask_causal(Context& ctx, const AShare<T>& x);
+
+// f_softmax before its last product (y = e · r): the same algorithm, error and rounds less that
+// product's round (and, with max_subtracted, less the max tree's).
+template <class T> SoftmaxParts<T> f_softmax_parts(Context& ctx, const AShare<T>& x, SoftmaxOptions opt = {});
 
 }  // namespace veil::fxp

@@ -39,8 +39,9 @@ struct ClientTraffic {
 class ClientEnd {
  public:
   virtual ~ClientEnd() = default;
-  // Secret-shares x (ring elements) and sends each party its pair.
-  virtual void send_input(const std::vector<uint64_t>& x) = 0;
+  // Secret-shares x (ring elements) and sends each party its pair; ring_bits 32 shares it modulo
+  // 2^32 only (mpc/client_wire.h, form 2), for an input the parties use on FM32 alone.
+  virtual void send_input(const std::vector<uint64_t>& x, int ring_bits = 64) = 0;
   // Waits for the three pairs of the next output and reconstructs it (checking that the
   // replicated components agree).
   virtual std::vector<uint64_t> receive_output() = 0;

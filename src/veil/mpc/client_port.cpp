@@ -30,9 +30,9 @@ class PortChannel final : public ClientChannel {
 
 }  // namespace
 
-void ClientPort::send_input(const std::vector<uint64_t>& x) {
+void ClientPort::send_input(const std::vector<uint64_t>& x, int ring_bits) {
   std::lock_guard<std::mutex> g(mu_);
-  auto pairs = client_split_seeded(x, prg_);
+  auto pairs = client_split_seeded(x, prg_, ring_bits);
   for (int i = 0; i < 3; ++i) {
     std::vector<uint8_t> msg = encode_input(pairs[size_t(i)]);
     traffic_.bytes_sent += msg.size();

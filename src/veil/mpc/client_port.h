@@ -22,7 +22,7 @@ class ClientPort final : public ClientEnd {
   using Pair = SharePair;
 
   // Client side (ClientEnd).
-  void send_input(const std::vector<uint64_t>& x) override;  // split and queue one pair per party
+  void send_input(const std::vector<uint64_t>& x, int ring_bits = 64) override;  // split and queue one pair per party
   std::vector<uint64_t> receive_output() override;           // waits for all three pairs, reconstructs
   std::array<net::Traffic, 3> party_traffic() const override;
   ClientTraffic traffic() const override;

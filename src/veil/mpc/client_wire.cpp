@@ -43,6 +43,13 @@ class Reader {
     at_ += n * 8;
     return v;
   }
+  std::vector<uint64_t> values32(uint64_t n) {  // widened, high halves zero
+    if (n > (m_.size() - at_) / 4) truncated();
+    std::vector<uint64_t> v(n);
+    for (uint64_t i = 0; i < n; ++i, at_ += 4)
+      v[i] = uint64_t(m_[at_]) | uint64_t(m_[at_ + 1]) << 8 | uint64_t(m_[at_ + 2]) << 16 | uint64_t(m_[at_ + 3]) << 24;
+    return v;
+  }
   Seed seed() {
     need(16);
     Seed s;
@@ -69,6 +76,9 @@ WireComponent read_component(Reader& r, uint8_t form, uint64_t n, const std::str
     c.seed = r.seed();
   } else if (form == 0) {
     c.values = r.values(n);
+  } else if (form == 2) {
+    c.low32 = true;
+    c.values = r.values32(n);
   } else {
     throw std::runtime_error(from + " sent an input component of unknown form " + std::to_string(form));
   }
@@ -76,9 +86,17 @@ WireComponent read_component(Reader& r, uint8_t form, uint64_t n, const std::str
 }
 
 void put_component(std::vector<uint8_t>& out, const WireComponent& c) {
-  if (c.seeded) out.insert(out.end(), c.seed.begin(), c.seed.end());
-  else put_values(out, c.values);
+  if (c.seeded) {
+    out.insert(out.end(), c.seed.begin(), c.seed.end());
+  } else if (c.low32) {
+    for (uint64_t v : c.values)
+      for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
+  } else {
+    put_values(out, c.values);
+  }
 }
+
+uint8_t form_of(const WireComponent& c) { return c.seeded ? 1 : c.low32 ? 2 : 0; }
 
 std::vector<uint64_t> expand(const WireComponent& c, uint64_t n) {
   return c.seeded ? Prg(c.seed).draw<uint64_t>(n) : c.values;
@@ -92,12 +110,14 @@ Seed draw_seed(Prg& prg) {
 
 }  // namespace
 
-std::array<WirePair, 3> client_split_seeded(const std::vector<uint64_t>& x, Prg& prg) {
+std::array<WirePair, 3> client_split_seeded(const std::vector<uint64_t>& x, Prg& prg, int ring_bits) {
+  if (ring_bits != 32 && ring_bits != 64) throw std::invalid_argument("client_split_seeded: ring_bits must be 32 or 64");
   const uint64_t n = x.size();
+  const bool low32 = ring_bits == 32;
   WireComponent c0{true, draw_seed(prg), {}}, c1{true, draw_seed(prg), {}};
   std::vector<uint64_t> x0 = expand(c0, n), x1 = expand(c1, n), x2(n);
-  for (size_t i = 0; i < n; ++i) x2[i] = x[i] - x0[i] - x1[i];
-  WireComponent c2{false, {}, std::move(x2)};
+  for (size_t i = 0; i < n; ++i) x2[i] = (x[i] - x0[i] - x1[i]) & (low32 ? 0xFFFFFFFFull : ~0ull);
+  WireComponent c2{false, {}, std::move(x2), low32};
   return {WirePair{n, c0, c1}, WirePair{n, c1, c2}, WirePair{n, std::move(c2), c0}};
 }
 
@@ -106,8 +126,8 @@ SharePair expand(const WirePair& p) { return {expand(p.first, p.n), expand(p.sec
 std::vector<uint8_t> encode_input(const WirePair& p) {
   std::vector<uint8_t> out{uint8_t(ClientMessage::input)};
   put_u64(out, p.n);
-  out.push_back(p.first.seeded ? 1 : 0);
-  out.push_back(p.second.seeded ? 1 : 0);
+  out.push_back(form_of(p.first));
+  out.push_back(form_of(p.second));
   put_component(out, p.first);
   put_component(out, p.second);
   return out;

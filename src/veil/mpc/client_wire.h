@@ -3,8 +3,10 @@
 //
 //   input  (client -> party i)  'I' | n | form0 u8 | form1 u8 | component0 | component1
 //          the party's pair (x_i, x_{i+1}) of an input of n ring elements; a component is
-//          form 0: n elements, or form 1: a 16-byte seed the party expands with the AES-CTR PRG
-//          (core/prg.h) to n elements.
+//          form 0: n elements, form 1: a 16-byte seed the party expands with the AES-CTR PRG
+//          (core/prg.h) to n elements, or form 2: n little-endian u32, the component modulo 2^32
+//          (an input used only on Z_2^32, such as one-hot rows for an FM32 embedding: the pair
+//          then shares x modulo 2^32, and the party reads the high halves as zero).
 //   output (party i -> client)  'O' | bytes_sent | rounds | n | x_i (n) | x_{i+1} (n)
 //          the party's pair of a value opened to the client, and the party's link traffic since
 //          the session began (bytes it sent, rounds), for the client's report.
@@ -13,9 +15,9 @@
 //
 // Seeded split (client_split_seeded): x_0 and x_1 are drawn from fresh seeds s_0, s_1 and
 // x_2 = x − x_0 − x_1. Party 0 receives (s_0, s_1): 32 bytes whatever n is; party 1 receives
-// (s_1, x_2) and party 2 (x_2, s_0): 8n + 16 bytes each. Each party's view is still uniformly
-// random: the component it cannot expand is missing from its pair. Input traffic is 16n bytes
-// instead of the 48n of explicit pairs.
+// (s_1, x_2) and party 2 (x_2, s_0): 8n + 16 bytes each (4n + 16 for an input modulo 2^32).
+// Each party's view is still uniformly random: the component it cannot expand is missing from
+// its pair. Input traffic is 16n bytes instead of the 48n of explicit pairs.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -39,6 +41,7 @@ struct WireComponent {
   bool seeded = false;
   Seed seed{};                    // when seeded
   std::vector<uint64_t> values;  // otherwise
+  bool low32 = false;            // values travel modulo 2^32 (form 2)
 };
 
 struct WirePair {  // one party's pair of an input, as it travels
@@ -46,8 +49,9 @@ struct WirePair {  // one party's pair of an input, as it travels
   WireComponent first, second;
 };
 
-// The three parties' pairs of x; seeds are drawn from the client's private `prg`.
-std::array<WirePair, 3> client_split_seeded(const std::vector<uint64_t>& x, Prg& prg);
+// The three parties' pairs of x; seeds are drawn from the client's private `prg`. ring_bits 32:
+// x is shared modulo 2^32 only (its explicit component travels as u32).
+std::array<WirePair, 3> client_split_seeded(const std::vector<uint64_t>& x, Prg& prg, int ring_bits = 64);
 SharePair expand(const WirePair& p);
 
 std::vector<uint8_t> encode_input(const WirePair& p);

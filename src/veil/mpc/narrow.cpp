@@ -40,6 +40,20 @@ BShare<uint64_t> ltz_window_b(Context& ctx, const AShare<uint64_t>& x, int drop,
 }
 Cost cost_ltz_window_b(int64_t n, int ell) { return cost_msb_of_sum(n, ell); }
 
+BShare<uint32_t> ltz_window_b(Context& ctx, const AShare<uint32_t>& x, int drop) {
+  if (drop < 1 || drop > 30) throw std::invalid_argument("ltz_window_b: drop must be in [1, 30] on FM32");
+  net::Link::Scope scope(ctx.link(), "ltz_window_b");
+  // As on FM64: the wraps of the components fall above bit 31, outside the window.
+  const AShare<uint32_t> y = add_ap(ctx, x, std::vector<uint32_t>{uint32_t(1) << drop});
+  std::vector<uint64_t> s0(y.size()), s1(y.size());
+  for (size_t i = 0; i < y.size(); ++i) s0[i] = y.s0[i] >> drop, s1[i] = y.s1[i] >> drop;
+  const BShare<uint64_t> b = msb_of_sum(ctx, s0, s1, 32 - drop, x.shape);
+  BShare<uint32_t> out(b.shape, b.nbits);
+  for (size_t i = 0; i < b.size(); ++i) out.s0[i] = uint32_t(b.s0[i]), out.s1[i] = uint32_t(b.s1[i]);
+  return out;
+}
+Cost cost_ltz_window32_b(int64_t n, int drop) { return cost_msb_of_sum(n, 32 - drop); }
+
 AShare<uint64_t> ltz_a_via32(Context& ctx, const AShare<uint64_t>& x, int drop) {
   net::Link::Scope scope(ctx.link(), "ltz_a_via32");
   return bit2a(ctx, ltz_window_b(ctx, x, drop, 32));

@@ -1,4 +1,4 @@
-// Comparisons of FM64 values computed on 32 bits. Reducing each share component modulo 2^32
+// Comparisons of FM64 values computed on 32 bits (and of FM32 values on fewer). Reducing each share component modulo 2^32
 // is a ring homomorphism Z_2^64 → Z_2^32, so the low 32 bits of a sharing are a sharing of the
 // low 32 bits of the value, locally; a boolean result bit widens to 64-bit words locally, and
 // bit2a injects it into Z_2^64.
@@ -31,6 +31,12 @@ AShare<uint32_t> window32_a(const AShare<uint64_t>& x, int drop);
 // Cost: cost_msb_of_sum(n, ℓ) (7 rounds for ℓ = 32).
 BShare<uint64_t> ltz_window_b(Context& ctx, const AShare<uint64_t>& x, int drop, int ell);
 Cost cost_ltz_window_b(int64_t n, int ell);
+
+// The same on FM32, the window being the top 32 − drop bits: [x < 0] for x in
+// (−2^31 + 2^(drop+1), 2^31 − 2^drop) outside the band [−2^drop, 2^drop). drop ∈ [1, 30].
+// Cost: cost_msb_of_sum(n, 32 − drop).
+BShare<uint32_t> ltz_window_b(Context& ctx, const AShare<uint32_t>& x, int drop);
+Cost cost_ltz_window32_b(int64_t n, int drop);
 
 // [x < 0] for FM64 x, as arithmetic 0/1 on FM64: ltz_window_b with ℓ = 32, then bit2a. Valid for
 // |x| < 2^(30 + drop); x within 2^drop of 0 may come out either way.

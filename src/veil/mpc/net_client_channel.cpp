@@ -23,8 +23,8 @@ void NetClientChannel::give_output(SharePair pair) {
 NetClientEnd::NetClientEnd(std::array<net::MessageConn*, 3> parties, std::chrono::milliseconds timeout)
     : parties_(parties), timeout_(timeout) {}
 
-void NetClientEnd::send_input(const std::vector<uint64_t>& x) {
-  const auto pairs = client_split_seeded(x, prg_);
+void NetClientEnd::send_input(const std::vector<uint64_t>& x, int ring_bits) {
+  const auto pairs = client_split_seeded(x, prg_, ring_bits);
   for (int i = 0; i < 3; ++i) parties_[size_t(i)]->send(encode_input(pairs[size_t(i)]), timeout_);
 }
 

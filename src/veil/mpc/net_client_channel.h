@@ -33,7 +33,7 @@ class NetClientEnd final : public ClientEnd {
  public:
   // parties[i] is the connection to party i; `timeout` bounds each wait for a party's output.
   NetClientEnd(std::array<net::MessageConn*, 3> parties, std::chrono::milliseconds timeout);
-  void send_input(const std::vector<uint64_t>& x) override;
+  void send_input(const std::vector<uint64_t>& x, int ring_bits = 64) override;
   std::vector<uint64_t> receive_output() override;
   std::array<net::Traffic, 3> party_traffic() const override { return party_traffic_; }
   ClientTraffic traffic() const override;

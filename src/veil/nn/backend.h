@@ -134,4 +134,13 @@ concept KvBackend = Backend<B> && requires(B& be, const typename B::Tensor& x, c
   { be.compact_kept_rows(x, xs) } -> std::same_as<std::vector<typename B::Tensor>>;
 };
 
+// softmax(scores, causal)·v: scores (..., T, N), v (..., N, D) -> (..., T, D). A backend may
+// offer it whole, as `attend`, to order the work its own way (DittoBackend normalises after the
+// product when N > D, where the product has fewer elements per row than the scores).
+template <class B>
+typename B::Tensor softmax_matmul(B& be, const typename B::Tensor& scores, const typename B::Tensor& v, bool causal) {
+  if constexpr (requires { be.attend(scores, v, causal); }) return be.attend(scores, v, causal);
+  else return be.matmul(be.softmax(scores, causal), v);
+}
+
 }  // namespace veil::nn

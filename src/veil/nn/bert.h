@@ -107,7 +107,7 @@ class Bert {
     const Tensor k = be_.split_heads(apply(l.key, x), heads);
     const Tensor v = be_.split_heads(apply(l.value, x), heads);
     const Tensor scores = be_.scale(be_.matmul_nt(q, k), 1.0 / std::sqrt(double(config_.head_dim())));  // (A,T,T)
-    return be_.merge_heads(be_.matmul(be_.softmax(scores, false), v));
+    return be_.merge_heads(softmax_matmul(be_, scores, v, false));
   }
 
   B& be_;

@@ -13,6 +13,7 @@
 #include "veil/fxp/silu.h"
 #include "veil/fxp/softmax.h"
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/layout.h"
 #include "veil/mpc/narrow.h"
 #include "veil/mpc/ring_cast.h"
@@ -242,6 +243,10 @@ RingTensor DittoBackend::embed(const Tokens& ids, const RingTensor& table) {
 
 // ---- linear maps
 
+bool DittoBackend::attention_above_linear_ring() const {
+  return format(PlanOp::attention).ring == Ring::FM64 && format(PlanOp::linear).ring == Ring::FM32;
+}
+
 RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool b_transposed) {
   const bool weighted = !b.weight.empty();
   PlanOp op = PlanOp::attention;
@@ -250,6 +255,16 @@ RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool 
     layer_ = layer_of(b.weight);
   }
   net::Link::Scope scope(ctx_.link(), std::string(plan_op_name(op)));
+  // q·kᵀ of operands on the linear layers' grid (split_heads) runs on FM32, on their free and exact
+  // low halves: the scores come out exact at 2f bits (half the bytes of the FM64 product and no
+  // truncation), and softmax up-casts them. Range: |q·k|·2^(2f) < 2^30, which the calibration
+  // checks (tools/distill.py, "scores q.k on the linear ring").
+  const int f_lin = format(PlanOp::linear).frac_bits;
+  if (!weighted && attention_above_linear_ring() && a.ring == Ring::FM64 && b.ring == Ring::FM64 &&
+      a.frac_bits <= f_lin && b.frac_bits <= f_lin) {
+    const mpc::AShare<uint32_t> x = mpc::downcast_local_a(ctx_, a.a64, 0), y = mpc::downcast_local_a(ctx_, b.a64, 0);
+    return RingTensor::of(product_on<uint32_t>(ctx_, x, y, b_transposed), a.frac_bits + b.frac_bits);
+  }
   const OpFormat& fmt = format(op);
   const RingTensor x = to(a, fmt.ring, fmt.frac_bits);
   RingTensor y = weighted ? weight_on(b, fmt.ring) : to(b, fmt.ring, fmt.frac_bits);
@@ -359,20 +374,66 @@ RingTensor DittoBackend::tanh(const RingTensor& x) {
 RingTensor DittoBackend::softmax(const RingTensor& x, bool causal) {
   net::Link::Scope scope(ctx_.link(), "softmax");
   const OpFormat& fmt = format(PlanOp::softmax);
-  const RingTensor xs = to(x, fmt.ring, fmt.frac_bits);
   fxp::SoftmaxOptions opt;
-  opt.causal = causal;
+  const RingTensor xs = softmax_input(x, causal, &opt);
   return on_ring(xs, [&](const auto& a) { return RingTensor::of(fxp::f_softmax(ctx_, a, opt), fmt.frac_bits); });
+}
+
+// Scores on FM32 (q·kᵀ, see product) under an FM64 softmax: the row maximum is taken and
+// subtracted on FM32, where the scores are (exact comparisons; the selections on 4-byte elements),
+// and x − max is up-cast. Range: |x|·2^f < 2^29 (the calibration's FM32 limit with its margin
+// bit), so x − max, masked entries included, stays within the up-cast's [−2^30, 2^30).
+RingTensor DittoBackend::softmax_input(const RingTensor& x, bool causal, fxp::SoftmaxOptions* opt) {
+  const OpFormat& fmt = format(PlanOp::softmax);
+  opt->causal = causal;
+  opt->max_subtracted = x.ring == Ring::FM32 && fmt.ring == Ring::FM64;
+  if (!opt->max_subtracted) return to(x, fmt.ring, fmt.frac_bits);
+  const mpc::AShare<uint32_t> xm = causal ? fxp::mask_causal(ctx_, x.a32) : x.a32;
+  // Comparisons at 1/64 resolution, as on FM64 (f_softmax): the window above them only.
+  const mpc::AShare<uint32_t> m = fxp::max_last(ctx_, xm, std::clamp(x.frac_bits - 6, 0, 30));
+  const mpc::AShare<uint32_t> shifted = mpc::sub_aa(xm, mpc::repeat_each(m, x.shape.back(), x.shape));
+  opt->range_bits = std::clamp(30 - x.frac_bits, 4, 24);  // |x − max|·2^f < 2^30
+  return to(RingTensor::of(shifted, x.frac_bits), fmt.ring, fmt.frac_bits);
+}
+
+// (e·v)·r is formed at up to this many fraction bits before its truncation, so attention outputs
+// need |y| < 2^18 there (y is a convex combination of v's rows: max|v| bounds it; the calibration
+// checks it, tools/distill.py "probs.v accumulator").
+constexpr int kAttendProductBits = 44;
+
+RingTensor DittoBackend::attend(const RingTensor& scores, const RingTensor& v, bool causal) {
+  const OpFormat& sm = format(PlanOp::softmax);
+  const OpFormat& att = format(PlanOp::attention);
+  const int64_t n = scores.shape.back(), d = v.shape.back();
+  if (n <= d || sm.ring != Ring::FM64 || att.ring != Ring::FM64) return matmul(softmax(scores, causal), v);
+  fxp::SoftmaxParts<uint64_t> parts;
+  {
+    net::Link::Scope scope(ctx_.link(), "softmax");
+    fxp::SoftmaxOptions opt;
+    parts = fxp::f_softmax_parts(ctx_, softmax_input(scores, causal, &opt).a64, opt);  // e (..., T, N), r (..., T)
+  }
+  net::Link::Scope scope(ctx_.link(), "attention");
+  const RingTensor vv = v.ring == Ring::FM64 ? v : to(v, Ring::FM64, att.frac_bits);
+  mpc::AShare<uint64_t> ev = product_on<uint64_t>(ctx_, parts.e, vv.a64, false);  // (..., T, D) at F + f_v
+  int f_ev = sm.frac_bits + vv.frac_bits;
+  if (const int over = f_ev + sm.frac_bits - kAttendProductBits; over > 0) ev = mpc::trunc_a(ctx_, ev, over), f_ev -= over;
+  // One fused product and truncation down to the attention's fraction bits (40 bytes per element
+  // on FM64 where the product then a truncation would take 56).
+  const mpc::AShare<uint64_t> r = mpc::repeat_each(parts.r, d, ev.shape);
+  return RingTensor::of(mpc::mul_aa_trunc(ctx_, ev, r, f_ev + sm.frac_bits - att.frac_bits), att.frac_bits);
 }
 
 // ---- layout (local)
 
+// Queries, keys and values go to the attention's ring; under Ditto's shape they keep the linear
+// layers' fraction bits there (more would only append zero bits), so that q·kᵀ fits FM32 (product).
 RingTensor DittoBackend::split_heads(const RingTensor& x, int64_t heads) {
   const OpFormat& fmt = format(PlanOp::attention);
+  const int f = attention_above_linear_ring() ? std::min(fmt.frac_bits, format(PlanOp::linear).frac_bits) : fmt.frac_bits;
   RingTensor y;
   {
     net::Link::Scope scope(ctx_.link(), "attention");
-    y = to(x, fmt.ring, fmt.frac_bits);
+    y = to(x, fmt.ring, f);
   }
   return gather(y, split_heads_map(y.shape, heads));
 }

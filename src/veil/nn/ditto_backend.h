@@ -17,17 +17,23 @@
 // them, so the bias is added exactly at f + f_W (on FM32 the accumulator plus the bias must then
 // stay within 2^30 at f + f_W bits: tools/distill.py's calibration bounds the accumulator with a
 // bit of margin; PlanSimBackend reports a violation), a product that goes on to another ring is
-// truncated there for free (attention's probs·v at 36 bits lands on FM32 at 8 with one local
+// truncated there for free (attention's probs·v at 18 + 8 bits lands on FM32 at 8 with one local
 // down-cast) and the query/key/value products up-cast with their truncation fused in
-// (upcast_trunc_a) when f + f_W > 18, with a shift otherwise.
+// (upcast_trunc_a).
+// Attention under Ditto's shape (attention on FM64, linear layers on FM32): queries, keys and
+// values reach FM64 at the linear layers' fraction bits f (up-casting to 18 would only append zero
+// bits), q·kᵀ runs on FM32 on their free, exact low halves (scores at 2f bits, exact: half the
+// bytes of the FM64 product and no truncation; |q·k|·2^(2f) < 2^30, a calibration check), and
+// softmax up-casts the scores to its format; probs·v runs on FM64.
 // Scaling by a power of two (GPT-2's 1/sqrt(head size) for head sizes 4, 16, 64, 256) only moves
 // the binary point.
 //
 // Which plan op a Backend call is: embed -> embedding; matmul/matmul_nt with a weight -> linear
 // (lm_head for lm_head.weight or the tied wte.weight), without -> attention; add -> residual
 // (both operands cast to it; rows of a table, GPT-2's position rows, to the embedding's format
-// first); split_heads -> its output is cast to attention's format (queries,
-// keys and values: the cache then holds them in it); layernorm, softmax, activation (gelu, with
+// first); split_heads -> its output is cast to attention's ring (queries,
+// keys and values: the cache then holds them in it), at its fraction bits or, under Ditto's shape,
+// at the linear layers'; layernorm, softmax, activation (gelu, with
 // the plan's approximation), tanh -> themselves. The layer of a per-layer override is that of the
 // last weight an op used (h.<i>.*), reset by embed and by ln_f.
 //
@@ -40,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "veil/fxp/softmax.h"
 #include "veil/model/hf_config.h"
 #include "veil/mpc/client_channel.h"
 #include "veil/mpc/client_port.h"
@@ -81,6 +88,10 @@ class DittoBackend {
   Tensor activation(const Tensor& x, model::Activation act);
   Tensor tanh(const Tensor& x);
   Tensor softmax(const Tensor& x, bool causal);
+  // softmax(scores)·v, scores (..., T, N), v (..., N, D) (nn::softmax_matmul): with N > D and
+  // both ops on FM64 the normalisation follows the product, (e·v)·r with r = 1/Σe per row (the
+  // same value; products and truncations on T·D elements instead of T·N); else the two calls.
+  Tensor attend(const Tensor& scores, const Tensor& v, bool causal);
 
   Tensor split_heads(const Tensor& x, int64_t heads);
   Tensor merge_heads(const Tensor& x);
@@ -102,6 +113,8 @@ class DittoBackend {
 
  private:
   Tensor product(const Tensor& a, const Tensor& b, bool b_transposed);
+  bool attention_above_linear_ring() const;
+  Tensor softmax_input(const Tensor& x, bool causal, fxp::SoftmaxOptions* opt);  // at the current layer: attention on FM64, linear on FM32
   Tensor weight_on(const Tensor& w, Ring r) const;
   Tensor gather(const Tensor& x, const IndexMap& m) const;
   const OpFormat& format(PlanOp op) const { return plan_.at(op, layer_); }

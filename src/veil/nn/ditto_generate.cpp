@@ -13,8 +13,10 @@
 namespace veil::nn {
 
 ClientInput client_input_for(const PrecisionPlan& plan, int64_t vocab) {
-  return {TokenInput::client_onehot, vocab, mpc_config_for(plan).frac_bits_fm64};
+  return {TokenInput::client_onehot, vocab, mpc_config_for(plan).frac_bits_fm64, onehot_bits_for(plan)};
 }
+
+int onehot_bits_for(const PrecisionPlan& plan) { return plan.ops[size_t(PlanOp::embedding)].ring == Ring::FM32 ? 32 : 64; }
 
 namespace {
 
@@ -90,7 +92,7 @@ PrivatePerplexity perplexity_private(const Gpt2Checkpoint& ck, const std::vector
         const std::vector<int32_t>& window = windows[w];
         std::vector<uint64_t> rows(window.size() * size_t(vocab), 0);
         for (size_t t = 0; t < window.size(); ++t) rows[t * size_t(vocab) + size_t(window[t])] = 1;
-        port.send_input(rows);
+        port.send_input(rows, onehot_bits_for(plan));
         const std::vector<uint64_t> opened = port.receive_output();
         if (opened.size() != window.size() * size_t(vocab))
           throw std::runtime_error("client: the parties opened " + std::to_string(opened.size()) + " logits for a window of " +

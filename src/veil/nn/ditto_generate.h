@@ -30,6 +30,8 @@ std::vector<PrivateToken> generate_private(const Gpt2Checkpoint& ck, const std::
 // The client's decoding of the parties' outputs under `plan` (ClientInput for run_generate_client;
 // also what a client of `veil party --serve` parties running DittoBackend needs).
 ClientInput client_input_for(const PrecisionPlan& plan, int64_t vocab);
+// The ring the client shares its one-hot rows on under `plan`: 32 when the embedding runs on FM32.
+int onehot_bits_for(const PrecisionPlan& plan);
 
 struct PrivatePerplexity {
   PerplexityResult result;  // scored by the client on the logits it reconstructed

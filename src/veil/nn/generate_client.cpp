@@ -23,6 +23,8 @@ std::vector<uint64_t> token_input(const std::vector<int32_t>& ids, const ClientI
   return rows;
 }
 
+int input_bits(const ClientInput& in) { return in.mode == TokenInput::client_onehot ? in.onehot_bits : 64; }
+
 }  // namespace
 
 std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::vector<int32_t>& prompt,
@@ -35,7 +37,7 @@ std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::ve
   std::array<net::Traffic, 3> before{};
   mpc::ClientTraffic client_before = end.traffic();
   auto t0 = std::chrono::steady_clock::now();
-  end.send_input(token_input(prompt, input));
+  end.send_input(token_input(prompt, input), input_bits(input));
   for (int64_t i = 0; i < steps; ++i) {
     const std::vector<uint64_t> opened = end.receive_output();
     int32_t id;
@@ -43,12 +45,12 @@ std::vector<PrivateToken> run_generate_client(mpc::ClientEnd& end, const std::ve
       if (opened.size() != 1) throw std::runtime_error("client: the parties opened " + std::to_string(opened.size()) + " values where one token was due");
       id = int32_t(opened[0]);
       // The parties embed the argmax they hold, or (client_onehot) the row the client sends.
-      if (i + 1 < steps && input.mode == TokenInput::client_onehot) end.send_input(token_input({id}, input));
+      if (i + 1 < steps && input.mode == TokenInput::client_onehot) end.send_input(token_input({id}, input), input_bits(input));
     } else {
       std::vector<float> logits(opened.size());
       for (size_t j = 0; j < opened.size(); ++j) logits[j] = float(fxp_decode<uint64_t>(opened[j], input.frac_bits));
       id = sample_token(logits, opt.sampling, rng);
-      if (i + 1 < steps) end.send_input(token_input({id}, input));
+      if (i + 1 < steps) end.send_input(token_input({id}, input), input_bits(input));
     }
     const auto now = std::chrono::steady_clock::now();
     PrivateToken t{id, std::chrono::duration<double>(now - t0).count()};

@@ -33,7 +33,8 @@ using ProgressFn = std::function<void(int64_t step, int32_t id, double seconds)>
 struct ClientInput {
   TokenInput mode = TokenInput::client_onehot;
   int64_t vocab = 0;
-  int frac_bits = 18;  // decodes sampled logits
+  int frac_bits = 18;   // decodes sampled logits
+  int onehot_bits = 64;  // 32: one-hot rows shared modulo 2^32 (an FM32 embedding reads no more)
 };
 
 // Runs all opt.max_new_tokens steps against `end`. Throws std::invalid_argument for a prompt

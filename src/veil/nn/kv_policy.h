@@ -44,7 +44,7 @@ typename B::Tensor attend_rows(B& be, const typename B::Tensor& q, const typenam
                                const typename B::Tensor& v, double scale) {
   typename B::Tensor scores = be.matmul_nt(q, k);  // (H,T,Tk)
   if (scale != 1.0) scores = be.scale(scores, scale);
-  return be.matmul(be.softmax(scores, true), v);
+  return softmax_matmul(be, scores, v, true);
 }
 
 template <Backend B>

@@ -125,9 +125,14 @@ SimTensor PlanSimBackend::product(const SimTensor& a, const SimTensor& b, bool t
     layer_ = layer_of(b.weight);
   }
   const OpFormat& fmt = format(op);
-  const SimTensor x = to(a, fmt.ring, fmt.frac_bits);
-  SimTensor y = weighted ? weight_on(b, fmt.ring) : to(b, fmt.ring, fmt.frac_bits);
-  if (y.ring != fmt.ring) y = to(y, fmt.ring, std::min(y.frac_bits, ring_bits(fmt.ring) - 2));
+  // As DittoBackend: q·kᵀ of operands on the linear layers' grid runs on FM32, exactly.
+  const int f_lin = format(PlanOp::linear).frac_bits;
+  const bool scores_on_fm32 = !weighted && attention_above_linear_ring() && a.ring == Ring::FM64 &&
+                              b.ring == Ring::FM64 && a.frac_bits <= f_lin && b.frac_bits <= f_lin;
+  SimTensor x = scores_on_fm32 ? a : to(a, fmt.ring, fmt.frac_bits);
+  SimTensor y = scores_on_fm32 ? b : weighted ? weight_on(b, fmt.ring) : to(b, fmt.ring, fmt.frac_bits);
+  if (scores_on_fm32) x.ring = y.ring = Ring::FM32;
+  if (y.ring != x.ring) y = to(y, x.ring, std::min(y.frac_bits, ring_bits(x.ring) - 2));
   const bool batched = y.shape.size() == 3;
   const int64_t batches = batched ? x.shape[0] : 1;
   const int64_t k = x.shape.back(), m = numel(x.shape) / (k * batches);
@@ -147,7 +152,12 @@ SimTensor PlanSimBackend::product(const SimTensor& a, const SimTensor& b, bool t
         for (int64_t j = 0; j < n; ++j) zb[i * n + j] += xv * (tr ? yb[j * k + p] : yb[p * n + j]);
       }
   }
+  if (scores_on_fm32) check_range(z, "q·kᵀ on FM32");
   return z;
+}
+
+bool PlanSimBackend::attention_above_linear_ring() const {
+  return format(PlanOp::attention).ring == Ring::FM64 && format(PlanOp::linear).ring == Ring::FM32;
 }
 
 SimTensor PlanSimBackend::matmul(const SimTensor& a, const SimTensor& b) { return product(a, b, false); }
@@ -244,9 +254,34 @@ SimTensor PlanSimBackend::softmax(const SimTensor& x, bool causal) {
   return rounded(std::move(y), fmt);
 }
 
+// As DittoBackend::attend: with N > D, e = exp(x − max) and r = 1/Σe on the softmax's grid,
+// then (e·v)·r on the attention's grid.
+SimTensor PlanSimBackend::attend(const SimTensor& scores, const SimTensor& v, bool causal) {
+  const OpFormat& fmt = format(PlanOp::softmax);
+  const size_t tk = size_t(scores.shape.back()), d = size_t(v.shape.back());
+  if (tk <= d || fmt.ring != Ring::FM64 || format(PlanOp::attention).ring != Ring::FM64) return matmul(softmax(scores, causal), v);
+  SimTensor e = to(scores, fmt.ring, fmt.frac_bits);
+  const size_t tq = e.shape.size() >= 2 ? size_t(e.shape[e.shape.size() - 2]) : 1;
+  auto on_grid = [&](double x) { return std::ldexp(std::nearbyint(std::ldexp(x, fmt.frac_bits)), -fmt.frac_bits); };
+  std::vector<double> r(e.v.size() / tk);
+  for (size_t row = 0; row < r.size(); ++row) {
+    double* x = e.v.data() + row * tk;
+    const size_t q = row % tq, last = causal ? q + (tk - tq) : tk - 1;  // keys 0..last are visible
+    double mx = x[0], sum = 0;
+    for (size_t j = 0; j <= last; ++j) mx = std::max(mx, x[j]);
+    for (size_t j = 0; j < tk; ++j) sum += x[j] = j <= last ? on_grid(std::exp(x[j] - mx)) : 0.0;
+    r[row] = on_grid(1.0 / sum);
+  }
+  SimTensor y = product(e, v, false);
+  for (size_t i = 0; i < y.v.size(); ++i) y.v[i] *= r[i / d];
+  y.frac_bits += fmt.frac_bits;
+  return rounded(std::move(y), format(PlanOp::attention));  // the fused truncation
+}
+
 SimTensor PlanSimBackend::split_heads(const SimTensor& x, int64_t heads) {
   const OpFormat& fmt = format(PlanOp::attention);
-  const SimTensor y = to(x, fmt.ring, fmt.frac_bits);
+  const int f = attention_above_linear_ring() ? std::min(fmt.frac_bits, format(PlanOp::linear).frac_bits) : fmt.frac_bits;
+  const SimTensor y = to(x, fmt.ring, f);
   return gather(y, split_heads_map(y.shape, heads));
 }
 SimTensor PlanSimBackend::merge_heads(const SimTensor& x) { return gather(x, merge_heads_map(x.shape)); }

@@ -57,6 +57,7 @@ class PlanSimBackend {
   Tensor activation(const Tensor& x, model::Activation act);
   Tensor tanh(const Tensor& x);
   Tensor softmax(const Tensor& x, bool causal);
+  Tensor attend(const Tensor& scores, const Tensor& v, bool causal);  // as DittoBackend::attend
 
   Tensor split_heads(const Tensor& x, int64_t heads);
   Tensor merge_heads(const Tensor& x);
@@ -78,6 +79,7 @@ class PlanSimBackend {
 
  private:
   Tensor product(const Tensor& a, const Tensor& b, bool b_transposed);
+  bool attention_above_linear_ring() const;  // at the current layer, as DittoBackend's
   Tensor weight_on(const Tensor& w, Ring r) const;
   Tensor gather(const Tensor& x, const IndexMap& m) const;
   Tensor rounded(Tensor x, const OpFormat& f);  // outputs of exact functions onto the op's grid

@@ -10,6 +10,7 @@
 #include "veil/net/message_conn.h"
 #include "veil/net/socket.h"
 #include "veil/nn/ditto_backend.h"
+#include "veil/nn/ditto_generate.h"
 #include "veil/nn/session_request.h"
 #include "veil/nn/session_token.h"
 
@@ -75,7 +76,8 @@ std::vector<PrivateToken> generate_remote(const RemoteParties& parties, const st
 
   mpc::NetClientEnd end({conns[0].get(), conns[1].get(), conns[2].get()}, parties.timeout);
   std::vector<PrivateToken> out = run_generate_client(
-      end, prompt, opt, {parties.token_input, config.vocab_size, mpc_config_for(plan).frac_bits_fm64}, on_progress);
+      end, prompt, opt, {parties.token_input, config.vocab_size, mpc_config_for(plan).frac_bits_fm64, onehot_bits_for(plan)},
+      on_progress);
   for (auto& c : conns) c->close();
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <random>
+#include <type_traits>
 
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
@@ -26,12 +27,12 @@ std::vector<T> random_ring(size_t n, uint64_t seed, T mask = T(~T(0))) {
   return v;
 }
 
-// inputs[j] is shared by party j % 3; `kernel` maps the shared inputs to a shared output,
-// which is revealed to all. Returns the plaintext output and the kernel's traffic.
-template <class T>
-std::pair<std::vector<T>, Measured> run_kernel(
-    const std::vector<Tensor<T>>& inputs,
-    const std::function<AShare<T>(Context&, std::vector<AShare<T>>&)>& kernel) {
+// inputs[j] is shared by party j % 3; `kernel` maps the shared inputs to a shared output (an
+// arithmetic or, for Out = BShare<T>, a boolean sharing), which is revealed to all. Returns the
+// plaintext output and the kernel's traffic.
+template <class T, class Out>
+std::pair<std::vector<T>, Measured> run_kernel_as(const std::vector<Tensor<T>>& inputs,
+                                                  const std::function<Out(Context&, std::vector<AShare<T>>&)>& kernel) {
   std::vector<T> out;
   std::array<net::Traffic, 3> delta;
   run_parties([&](Context& ctx) {
@@ -40,9 +41,11 @@ std::pair<std::vector<T>, Measured> run_kernel(
       xs.push_back(share_input(ctx, int(j % 3), inputs[j], inputs[j].shape));
     sync_parties(ctx);  // same round depth on every party before measuring
     net::Traffic before = ctx.link().total();
-    AShare<T> y = kernel(ctx, xs);
+    Out y = kernel(ctx, xs);
     delta[size_t(ctx.id())] = ctx.link().total() - before;
-    Tensor<T> r = reveal_all(ctx, y);
+    Tensor<T> r;
+    if constexpr (std::is_same_v<Out, BShare<T>>) r = reveal_all_b(ctx, y);
+    else r = reveal_all(ctx, y);
     if (ctx.id() == 0) out = r.data;
   });
   Measured m;
@@ -52,6 +55,17 @@ std::pair<std::vector<T>, Measured> run_kernel(
     m.bytes_total += int64_t(d.bytes);
   }
   return {out, m};
+}
+
+template <class T>
+std::pair<std::vector<T>, Measured> run_kernel(const std::vector<Tensor<T>>& inputs,
+                                               const std::function<AShare<T>(Context&, std::vector<AShare<T>>&)>& kernel) {
+  return run_kernel_as<T, AShare<T>>(inputs, kernel);
+}
+template <class T>
+std::pair<std::vector<T>, Measured> run_kernel_b(const std::vector<Tensor<T>>& inputs,
+                                                 const std::function<BShare<T>(Context&, std::vector<AShare<T>>&)>& kernel) {
+  return run_kernel_as<T, BShare<T>>(inputs, kernel);
 }
 
 inline void expect_cost(const Measured& m, const Cost& c) {

@@ -1,4 +1,5 @@
-// 32-bit comparisons of FM64 values: plaintext twin and declared cost.
+// Window comparisons (FM64 values on 32 bits or fewer, FM32 values on fewer): plaintext twin and
+// declared cost.
 #include "kernel_harness.h"
 #include "veil/mpc/narrow.h"
 
@@ -8,6 +9,7 @@ namespace {
 using testing::expect_cost;
 using testing::random_ring;
 using testing::run_kernel;
+using testing::run_kernel_b;
 
 TEST(Narrow, LtzVia32MatchesPlaintextAwayFromZero) {
   const int64_t n = 5000;
@@ -44,26 +46,13 @@ TEST(Narrow, LtzWindowMatchesPlaintextOutsideTheBand) {
     const int top = drop + ell - 2;  // |x| < 2^(drop + ell − 2)
     for (auto& v : x) v = uint64_t(int64_t(v) >> (64 - top - 1));
     x[0] = 0, x[1] = uint64_t(-1), x[2] = uint64_t(int64_t(1) << drop), x[3] = uint64_t(-(int64_t(1) << drop) - 1);
-    std::vector<uint64_t> got;
-    std::array<net::Traffic, 3> d;
-    run_parties([&](Context& ctx) {
-      AShare<uint64_t> a = share_input(ctx, 0, Tensor<uint64_t>({n}, x), {n});
-      sync_parties(ctx);
-      net::Traffic before = ctx.link().total();
-      BShare<uint64_t> b = ltz_window_b(ctx, a, drop, ell);
-      d[size_t(ctx.id())] = ctx.link().total() - before;
-      Tensor<uint64_t> o = reveal_all_b(ctx, b);
-      if (ctx.id() == 0) got = o.data;
-    });
+    auto [got, m] = run_kernel_b<uint64_t>({Tensor<uint64_t>({n}, x)},
+                                           [&](Context& ctx, auto& xs) { return ltz_window_b(ctx, xs[0], drop, ell); });
     for (size_t i = 0; i < size_t(n); ++i) {
       const int64_t v = int64_t(x[i]);
       if (drop > 0 && v >= -(int64_t(1) << drop) && v < (int64_t(1) << drop)) continue;  // the band
       ASSERT_EQ(got[i] & 1, uint64_t(v < 0)) << "drop " << drop << " ell " << ell << " x " << v;
     }
-    testing::Measured m;
-    for (auto& t : d)
-      m.rounds = std::max<int64_t>(m.rounds, int64_t(t.rounds)), m.bytes_max = std::max<int64_t>(m.bytes_max, int64_t(t.bytes)),
-      m.bytes_total += int64_t(t.bytes);
     expect_cost(m, cost_ltz_window_b(n, ell));
   }
 }
@@ -77,26 +66,13 @@ TEST(Narrow, LtzWindowOnFm32MatchesPlaintextOutsideTheBand) {
     x[0] = 0, x[1] = uint32_t(-1), x[2] = uint32_t(1) << drop, x[3] = uint32_t(-(int32_t(1) << drop) - 1);
     x[4] = uint32_t((int64_t(1) << 31) - (int64_t(1) << drop) - 1);       // the stated range's edges
     x[5] = uint32_t(int32_t(-(int64_t(1) << 31) + (int64_t(1) << (drop + 1)) + 1));
-    std::vector<uint32_t> got;
-    std::array<net::Traffic, 3> d;
-    run_parties([&](Context& ctx) {
-      AShare<uint32_t> a = share_input(ctx, 0, Tensor<uint32_t>({n}, x), {n});
-      sync_parties(ctx);
-      net::Traffic before = ctx.link().total();
-      BShare<uint32_t> b = ltz_window_b(ctx, a, drop);
-      d[size_t(ctx.id())] = ctx.link().total() - before;
-      Tensor<uint32_t> o = reveal_all_b(ctx, b);
-      if (ctx.id() == 0) got = o.data;
-    });
+    auto [got, m] = run_kernel_b<uint32_t>({Tensor<uint32_t>({n}, x)},
+                                           [&](Context& ctx, auto& xs) { return ltz_window_b(ctx, xs[0], drop); });
     for (size_t i = 0; i < size_t(n); ++i) {
       const int64_t v = int32_t(x[i]);
       if (v >= -(int64_t(1) << drop) && v < (int64_t(1) << drop)) continue;  // the band
       ASSERT_EQ(got[i] & 1, uint32_t(v < 0)) << "drop " << drop << " x " << v;
     }
-    testing::Measured m;
-    for (auto& t : d)
-      m.rounds = std::max<int64_t>(m.rounds, int64_t(t.rounds)), m.bytes_max = std::max<int64_t>(m.bytes_max, int64_t(t.bytes)),
-      m.bytes_total += int64_t(t.bytes);
     expect_cost(m, cost_ltz_window32_b(n, drop));
   }
 }

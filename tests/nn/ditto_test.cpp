@@ -226,6 +226,22 @@ TEST(DittoBackendTest, AttendNormalisesAfterTheProductWithinTheSoftmaxError) {
     }
 }
 
+// Finer linear layers (12 fraction bits: scores at 24 would keep 7 integer bits on FM32) keep
+// q·kᵀ on FM64.
+TEST(DittoBackendTest, FinerLinearLayersKeepTheScoresOnFm64) {
+  PrecisionPlan plan = builtin_plan("ditto");
+  plan.ops[size_t(PlanOp::linear)].frac_bits = 12;
+  mpc::ClientPort port;
+  mpc::run_parties([&](mpc::Context& ctx) {
+    DittoBackend be(ctx, PlanWeightShares{}, plan, port);
+    veil::Tensor<uint32_t> in(Shape{3, 8});
+    for (size_t i = 0; i < in.size(); ++i) in[i] = fxp_encode<uint32_t>(0.25 * double(i % 5), 12);
+    const RingTensor q = be.split_heads(RingTensor::of(mpc::share_input(ctx, 0, in, in.shape), 12), 2);
+    EXPECT_EQ(q.frac_bits, 12);
+    EXPECT_EQ(be.matmul_nt(q, q).ring, Ring::FM64);
+  }, mpc_config_for(plan));
+}
+
 // The plan simulation makes the same choice and reports scores that leave FM32's range.
 TEST(DittoBackendTest, SimulationReportsScoresBeyondFm32) {
   for (double v : {1.0, 100.0}) {

@@ -247,6 +247,12 @@ bool DittoBackend::attention_above_linear_ring() const {
   return format(PlanOp::attention).ring == Ring::FM64 && format(PlanOp::linear).ring == Ring::FM32;
 }
 
+bool DittoBackend::scores_on_fm32(const RingTensor& a, const RingTensor& b) const {
+  const int f_lin = format(PlanOp::linear).frac_bits;
+  return attention_above_linear_ring() && a.ring == Ring::FM64 && b.ring == Ring::FM64 && a.frac_bits <= f_lin &&
+         b.frac_bits <= f_lin && a.frac_bits + b.frac_bits <= kMaxFm32ScoreFracBits;
+}
+
 RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool b_transposed) {
   const bool weighted = !b.weight.empty();
   PlanOp op = PlanOp::attention;
@@ -259,9 +265,7 @@ RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool 
   // low halves: the scores come out exact at 2f bits (half the bytes of the FM64 product and no
   // truncation), and softmax up-casts them. Range: |q·k|·2^(2f) < 2^30, which the calibration
   // checks (tools/distill.py, "scores q.k on the linear ring").
-  const int f_lin = format(PlanOp::linear).frac_bits;
-  if (!weighted && attention_above_linear_ring() && a.ring == Ring::FM64 && b.ring == Ring::FM64 &&
-      a.frac_bits <= f_lin && b.frac_bits <= f_lin) {
+  if (!weighted && scores_on_fm32(a, b)) {
     const mpc::AShare<uint32_t> x = mpc::downcast_local_a(ctx_, a.a64, 0), y = mpc::downcast_local_a(ctx_, b.a64, 0);
     return RingTensor::of(product_on<uint32_t>(ctx_, x, y, b_transposed), a.frac_bits + b.frac_bits);
   }

@@ -59,6 +59,10 @@
 
 namespace veil::nn {
 
+// The most fraction bits q·kᵀ may have on FM32 (a calibrated plan checks the range; this bound
+// keeps an uncalibrated plan with finer linear layers on the FM64 product).
+inline constexpr int kMaxFm32ScoreFracBits = 16;
+
 class DittoBackend {
  public:
   using Tensor = RingTensor;
@@ -113,7 +117,10 @@ class DittoBackend {
 
  private:
   Tensor product(const Tensor& a, const Tensor& b, bool b_transposed);
-  bool attention_above_linear_ring() const;
+  bool attention_above_linear_ring() const;  // at the current layer: attention on FM64, linear on FM32
+  // Whether q·kᵀ of a, b runs on FM32 (see product): under Ditto's shape, both operands on the linear
+  // layers' grid, and the scores keeping at least 13 integer bits there (2f ≤ 16).
+  bool scores_on_fm32(const Tensor& a, const Tensor& b) const;
   Tensor softmax_input(const Tensor& x, bool causal, fxp::SoftmaxOptions* opt);  // at the current layer: attention on FM64, linear on FM32
   Tensor weight_on(const Tensor& w, Ring r) const;
   Tensor gather(const Tensor& x, const IndexMap& m) const;

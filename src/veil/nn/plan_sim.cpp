@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "veil/fxp/quad_gelu.h"
+#include "veil/nn/ditto_backend.h"
 #include "veil/nn/plan_weights.h"
 
 namespace veil::nn {
@@ -128,7 +129,8 @@ SimTensor PlanSimBackend::product(const SimTensor& a, const SimTensor& b, bool t
   // As DittoBackend: q·kᵀ of operands on the linear layers' grid runs on FM32, exactly.
   const int f_lin = format(PlanOp::linear).frac_bits;
   const bool scores_on_fm32 = !weighted && attention_above_linear_ring() && a.ring == Ring::FM64 &&
-                              b.ring == Ring::FM64 && a.frac_bits <= f_lin && b.frac_bits <= f_lin;
+                              b.ring == Ring::FM64 && a.frac_bits <= f_lin && b.frac_bits <= f_lin &&
+                              a.frac_bits + b.frac_bits <= kMaxFm32ScoreFracBits;
   SimTensor x = scores_on_fm32 ? a : to(a, fmt.ring, fmt.frac_bits);
   SimTensor y = scores_on_fm32 ? b : weighted ? weight_on(b, fmt.ring) : to(b, fmt.ring, fmt.frac_bits);
   if (scores_on_fm32) x.ring = y.ring = Ring::FM32;

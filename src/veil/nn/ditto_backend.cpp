@@ -263,7 +263,7 @@ RingTensor DittoBackend::product(const RingTensor& a, const RingTensor& b, bool 
   net::Link::Scope scope(ctx_.link(), std::string(plan_op_name(op)));
   // q·kᵀ of operands on the linear layers' grid (split_heads) runs on FM32, on their free and exact
   // low halves: the scores come out exact at 2f bits (half the bytes of the FM64 product and no
-  // truncation), and softmax up-casts them. Range: |q·k|·2^(2f) < 2^30, which the calibration
+  // truncation), and softmax up-casts them. Range: |q·k|·2^(2f) < 2^29, which the calibration
   // checks (tools/distill.py, "scores q.k on the linear ring").
   if (!weighted && scores_on_fm32(a, b)) {
     const mpc::AShare<uint32_t> x = mpc::downcast_local_a(ctx_, a.a64, 0), y = mpc::downcast_local_a(ctx_, b.a64, 0);

@@ -23,7 +23,7 @@
 // Attention under Ditto's shape (attention on FM64, linear layers on FM32): queries, keys and
 // values reach FM64 at the linear layers' fraction bits f (up-casting to 18 would only append zero
 // bits), q·kᵀ runs on FM32 on their free, exact low halves (scores at 2f bits, exact: half the
-// bytes of the FM64 product and no truncation; |q·k|·2^(2f) < 2^30, a calibration check), and
+// bytes of the FM64 product and no truncation; |q·k|·2^(2f) < 2^29, a calibration check), and
 // softmax up-casts the scores to its format; probs·v runs on FM64.
 // Scaling by a power of two (GPT-2's 1/sqrt(head size) for head sizes 4, 16, 64, 256) only moves
 // the binary point.

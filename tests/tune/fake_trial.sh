@@ -4,6 +4,9 @@
 #   crash         exits 3 after epoch 2
 #   garbage       prints lines that are not epoch JSON, then exits 0
 #   silent        never reports
+#   ahead         first start: writes the checkpoint of the last epoch, prints the lines of
+#                 epochs 1 and 2 in one write and hangs (a process that ran ahead of what was
+#                 read from it and is then killed); a restart resumes after that checkpoint
 # Every start appends "start <epoch>" to <checkpoint_dir>/starts.
 d="$VEIL_TUNE_CHECKPOINT_DIR"
 mkdir -p "$d"
@@ -16,6 +19,12 @@ echo "start $e" >> "$d/starts"
 case "$mode" in
   garbage) echo "loading..."; echo "{not json"; echo '{"epoch": "one"}'; exit 0 ;;
   silent) sleep 60; exit 0 ;;
+  ahead)
+    if [ "$e" -eq 0 ]; then
+      echo "$VEIL_TUNE_EPOCHS" > "$d/ckpt.tmp" && mv "$d/ckpt.tmp" "$d/ckpt"
+      awk -v b="$base" 'BEGIN { printf "{\"epoch\": 1, \"loss\": %.6f}\n{\"epoch\": 2, \"loss\": %.6f}\n", b + 1, b + 0.5 }'
+      sleep 60; exit 0
+    fi ;;
 esac
 while [ "$e" -lt "$VEIL_TUNE_EPOCHS" ]; do
   e=$((e + 1))

@@ -67,7 +67,24 @@ double ProcessBackend::expected_seconds(size_t c, int) const {
 
 EpochOutcome ProcessBackend::run_epoch(size_t c, int epoch) {
   EpochOutcome o;
+  // An epoch a killed process had already checkpointed and reported: no need to run it again
+  // (a restart would resume after it and never report it). It is charged a usual epoch.
+  if (auto bk = banked_.find(c); bk != banked_.end()) {
+    auto& q = bk->second;
+    while (!q.empty() && q.front().epoch < epoch) q.pop_front();
+    if (!q.empty()) {
+      const EpochReport r = q.front();
+      q.pop_front();
+      o.ok = true;
+      o.epoch = r.epoch;
+      o.metric = r.metric;
+      o.ref_seconds = expected_seconds(c, r.epoch);
+      reported_[c] = r.epoch;
+      return o;
+    }
+  }
   auto& p = procs_[c];
+  bool fresh = false;
   if (!p || !p->running()) {
     TrialProcessOptions opt;
     opt.command = space_->command;
@@ -78,12 +95,16 @@ EpochOutcome ProcessBackend::run_epoch(size_t c, int epoch) {
     p = std::make_unique<TrialProcess>(opt, configs_[c], checkpoint_dir(c), int(c));
     if (reported_.count(c)) ++restarts_;
     p->start();
+    ++starts_[c];
+    fresh = true;
   } else {
     p->resume();
   }
+  bool got = false;
   for (;;) {
     EpochReport r = p->next();
     if (r.kind == EpochReport::got_epoch) {
+      got = true;
       if (r.epoch < epoch) continue;  // re-reported an epoch the simulator already has
       p->pause();
       reported_[c] = r.epoch;
@@ -96,6 +117,18 @@ EpochOutcome ProcessBackend::run_epoch(size_t c, int epoch) {
     }
     o.epoch = epoch;
     o.ref_seconds = expected_seconds(c, epoch);
+    if (r.kind == EpochReport::exited && fresh && !got && starts_[c] > 1) {
+      // A restart that had nothing left to do: an earlier process of this trial, killed by a
+      // revocation or a release, had checkpointed the last epoch(s) without printing their
+      // lines (killed between its checkpoint and its report, or paused late and then
+      // released). The trial program resumed after that checkpoint and finished.
+      o.ok = true;
+      o.finished = true;
+      o.epoch = reported_.count(c) ? reported_[c] : 0;
+      o.ref_seconds = r.seconds * time_scale_;
+      procs_.erase(c);
+      return o;
+    }
     if (r.kind == EpochReport::exited)
       o.error = "trial " + std::to_string(c) + " exited with status 0 before reporting epoch " + std::to_string(epoch) +
                 (p->garbage_lines() ? " (it printed " + std::to_string(p->garbage_lines()) +
@@ -116,15 +149,22 @@ void ProcessBackend::kill(size_t c, double fraction) {
   it->second->resume();
   auto real = last_real_s_.count(c) ? last_real_s_[c] : 0.2;
   std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(fraction, 0.0, 1.0) * real * 0.5));
-  it->second->kill();
-  procs_.erase(it);
+  stop(c);
   ++kills_;
 }
 
-void ProcessBackend::release(size_t c) {
+void ProcessBackend::release(size_t c) { stop(c); }
+
+void ProcessBackend::stop(size_t c) {
   auto it = procs_.find(c);
   if (it == procs_.end()) return;
-  if (it->second) it->second->kill();
+  if (it->second) {
+    int known = reported_.count(c) ? reported_[c] : 0;
+    auto& q = banked_[c];
+    if (!q.empty()) known = std::max(known, q.back().epoch);
+    for (const EpochReport& r : it->second->kill_and_collect())
+      if (r.epoch > known) q.push_back(r), known = r.epoch;
+  }
   procs_.erase(it);
 }
 

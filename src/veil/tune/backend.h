@@ -2,6 +2,7 @@
 // The simulator owns time; a backend only says what an epoch yields and how long it took
 // on the baseline instance (speed 1.0), in simulated seconds.
 #pragma once
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,11 @@ struct EpochOutcome {
   double metric = 0;
   double ref_seconds = 0;   // simulated seconds on the baseline instance
   std::string error;
+  // ok, but no new epoch: the trial's program was restarted, found its checkpoint complete and
+  // exited with status 0 without reporting (a process killed earlier had written the last
+  // checkpoints but not their epoch lines). The trial is done; `epoch` is the last epoch whose
+  // metric is known, the metrics after it are lost.
+  bool finished = false;
 };
 
 class TrialBackend {
@@ -83,6 +89,12 @@ class ProcessBackend : public TrialBackend {
   std::map<size_t, std::unique_ptr<TrialProcess>> procs_;
   std::map<size_t, double> last_real_s_;
   std::map<size_t, int> reported_;   // last epoch each config reported
+  std::map<size_t, int> starts_;     // processes started per config
+  // Epoch lines a killed process had written but the simulator had not asked for yet: the
+  // process ran ahead of the simulated clock (between reading a line and SIGSTOP, or while
+  // resumed for the part of an epoch before a revocation). Served before any restart.
+  std::map<size_t, std::deque<EpochReport>> banked_;
+  void stop(size_t c);               // kills c's process, banking its unread epoch lines
   int kills_ = 0, restarts_ = 0;
 };
 

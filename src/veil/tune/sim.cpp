@@ -411,6 +411,14 @@ class Sim {
       release(i, St::failed);
       return;
     }
+    if (out.finished) {
+      // Its program found the checkpoint of the last epoch (written by a process killed before
+      // it reported) and had nothing left to run: done, with the metrics it reported.
+      t.stuck = 0;
+      t.error = "finished from its checkpoint; the reports of epochs " + std::to_string(t.done + 1) + "-" +
+                std::to_string(o_.epochs) + " were lost with a killed process";
+      return release(i, St::done);
+    }
     t.done = std::max(out.epoch, t.done + 1);
     t.stuck = 0;
     t.metric.resize(size_t(t.done), out.metric);

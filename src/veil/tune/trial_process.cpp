@@ -120,6 +120,58 @@ int TrialProcess::wait_exit(bool block) {
   return -1000;
 }
 
+bool TrialProcess::parse_line(std::string line, EpochReport* r) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.find_first_not_of(" \t") == std::string::npos) return false;
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() && j.contains(opt_.metric) &&
+      j[opt_.metric].is_number() && std::isfinite(j[opt_.metric].get<double>())) {
+    r->kind = EpochReport::got_epoch;
+    r->epoch = j["epoch"].get<int>();
+    r->metric = j[opt_.metric].get<double>();
+    return true;
+  }
+  ++garbage_;
+  last_garbage_ = line.substr(0, 200);
+  return false;
+}
+
+std::vector<EpochReport> TrialProcess::kill_and_collect() {
+  std::vector<EpochReport> out;
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(-pid_, SIGCONT);
+    wait_exit(true);
+    pid_ = -1;
+  }
+  if (fd_ >= 0) {
+    // The writers are killed: take what is in the pipe without waiting for EOF (a process
+    // the trial moved out of its group could hold the pipe open).
+    char tmp[4096];
+    for (;;) {
+      pollfd pf{fd_, POLLIN, 0};
+      int n = poll(&pf, 1, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || !(pf.revents & (POLLIN | POLLHUP))) break;
+      ssize_t k = read(fd_, tmp, sizeof tmp);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) break;
+      buf_.append(tmp, size_t(k));
+    }
+    close(fd_);
+    fd_ = -1;
+  }
+  if (!buf_.empty() && buf_.back() != '\n') buf_ += '\n';  // a last line without newline counts, as at EOF
+  size_t nl;
+  while ((nl = buf_.find('\n')) != std::string::npos) {
+    std::string line = buf_.substr(0, nl);
+    buf_.erase(0, nl + 1);
+    EpochReport r;
+    if (parse_line(std::move(line), &r)) out.push_back(r);
+  }
+  return out;
+}
+
 EpochReport TrialProcess::next() {
   EpochReport r;
   if (pid_ <= 0) {
@@ -133,20 +185,11 @@ EpochReport TrialProcess::next() {
     while ((nl = buf_.find('\n')) != std::string::npos) {
       std::string line = buf_.substr(0, nl);
       buf_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() && j.contains(opt_.metric) &&
-          j[opt_.metric].is_number() && std::isfinite(j[opt_.metric].get<double>())) {
-        r.kind = EpochReport::got_epoch;
-        r.epoch = j["epoch"].get<int>();
-        r.metric = j[opt_.metric].get<double>();
+      if (parse_line(std::move(line), &r)) {
         r.seconds = now_s() - t0_;
         t0_ = now_s();
         return r;
       }
-      ++garbage_;
-      last_garbage_ = line.substr(0, 200);
     }
     double left = deadline - now_s();
     if (left <= 0) {

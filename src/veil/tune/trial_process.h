@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace veil::tune {
 
@@ -45,6 +46,10 @@ class TrialProcess {
   void start();                 // throws std::runtime_error if the process cannot be spawned
   EpochReport next();           // waits for the next valid epoch line, exit, or timeout
   void kill();                  // SIGKILL to the group and reap; safe to call twice
+  // kill(), then the valid epoch lines the process had already written and next() had not
+  // returned (still in its pipe or read ahead). By the contract each of them follows that
+  // epoch's checkpoint, so they are epochs the trial really has; `seconds` is 0 for them.
+  std::vector<EpochReport> kill_and_collect();
   void pause();
   void resume();
   bool running() const { return pid_ > 0; }
@@ -54,6 +59,7 @@ class TrialProcess {
 
  private:
   int wait_exit(bool block);
+  bool parse_line(std::string line, EpochReport* r);  // false (and counted as garbage) if not an epoch line
   TrialProcessOptions opt_;
   nlohmann::json params_;
   std::string dir_;

@@ -26,7 +26,7 @@ namespace {
 struct EvalKvArgs {
   std::string model, text, samples, json_path;
   bool heldout = false;
-  std::string policies = "full,streaming,h2o,snapkv,quest,mpcache";
+  std::string policies = "full,streaming,h2o,snapkv,quest,topk,mpcache";
   std::string budgets = "0.05,0.1,0.2,0.5";
   int64_t context = 1024, prefill = 512, windows = 0, max_samples = 0;
   int64_t agreement = 0, agreement_steps = 16;  // MPC-vs-plaintext agreement over this many windows
@@ -95,6 +95,7 @@ struct Row {
   double ppl = 0;
   double retrieval = -1;
   nn::StaticKept kept;  // over the perplexity prefills and the retrieval prompts
+  double topk_mass = -1;  // topk: mean share of the full softmax's probability its choices held
   double seconds = 0;
 };
 
@@ -180,7 +181,7 @@ void run_eval_kv(const EvalKvArgs& a) {
     r.policy = policy, r.budget = budget;
     if (!ids.empty()) {
       const nn::KvPerplexity p = nn::kv_perplexity(be, model, ids, a.context, a.prefill, c, a.windows);
-      r.ppl = p.perplexity(), r.kept = p.kept;
+      r.ppl = p.perplexity(), r.kept = p.kept, r.topk_mass = p.topk_mass;
     }
     if (!samples.empty()) r.retrieval = nn::kv_retrieval_accuracy(be, model, samples, c, &r.kept);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -209,25 +210,29 @@ void run_eval_kv(const EvalKvArgs& a) {
   }
   std::printf("Perplexity: %lld windows of %lld held-out tokens, the first %lld prefilled, the other %lld decoded one "
               "by one through the policy's cache and scored. Retrieval: %zu passkey samples, exact match. Budget: "
-              "the fraction of the context each decoding step attends to. Other settings (unless a row names its "
+              "the fraction of the context each decoding step attends to. Attention mass (topk rows): the mean, over "
+              "every (layer, head, decoding step), of the full softmax's probability held by the budget's "
+              "highest-scoring tokens; no choice of as many tokens holds more. Other settings (unless a row names its "
               "own): %s.\n\n",
               (long long)windows, (long long)a.context, (long long)a.prefill, (long long)(a.context - a.prefill),
               samples.size(), settings.c_str());
-  std::printf("| policy | budget | perplexity | vs full | retrieval | kept by static eviction |\n|---|---:|---:|---:|---:|---:|\n");
+  std::printf("| policy | budget | perplexity | vs full | retrieval | kept by static eviction | attention mass of the "
+              "chosen tokens (topk) |\n|---|---:|---:|---:|---:|---:|---:|\n");
   nlohmann::json out = nlohmann::json::array();
   for (const Row& r : rows) {
     const bool full = r.policy == "full";
-    char ppl[32] = "—", delta[32] = "—", ret[32] = "—", budget[16] = "—", kept[16] = "—";
+    char ppl[32] = "—", delta[32] = "—", ret[32] = "—", budget[16] = "—", kept[16] = "—", mass[16] = "—";
     if (r.ppl > 0) std::snprintf(ppl, sizeof ppl, "%.3f", r.ppl);
     if (r.ppl > 0 && !full) std::snprintf(delta, sizeof delta, "%+.2f%%", 100.0 * (r.ppl / full_ppl - 1));
     if (r.retrieval >= 0) std::snprintf(ret, sizeof ret, "%.3f", r.retrieval);
     if (!full) std::snprintf(budget, sizeof budget, "%.0f%%", 100 * r.budget);
     if (r.kept.fraction() >= 0) std::snprintf(kept, sizeof kept, "%.1f%%", 100 * r.kept.fraction());
-    std::printf("| %s | %s | %s | %s | %s | %s |\n", r.policy.c_str(), budget, ppl, delta, ret, kept);
+    if (r.topk_mass >= 0) std::snprintf(mass, sizeof mass, "%.1f%%", 100 * r.topk_mass);
+    std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.policy.c_str(), budget, ppl, delta, ret, kept, mass);
     nn::KvPolicyConfig c = policy_spec(r.policy, base);
     c.budget = r.budget;
     out.push_back({{"kv", nn::to_json(c)}, {"perplexity", r.ppl}, {"retrieval", r.retrieval},
-                   {"static_kept", r.kept.fraction()}, {"seconds", r.seconds}});
+                   {"static_kept", r.kept.fraction()}, {"topk_mass", r.topk_mass}, {"seconds", r.seconds}});
   }
   if (a.agreement > 0) {
     std::printf("\n");

@@ -173,7 +173,8 @@ void run_generate(const GenerateArgs& args) {
   a.opt.kv = a.kv.resolve();  // bad --kv-* flags fail before anything loads
   const nn::KvPolicyKind k = a.opt.kv.kind;
   if ((a.backend == "mpc" || !a.parties.empty()) &&
-      (k == nn::KvPolicyKind::h2o || k == nn::KvPolicyKind::snapkv || k == nn::KvPolicyKind::quest))
+      (k == nn::KvPolicyKind::h2o || k == nn::KvPolicyKind::snapkv || k == nn::KvPolicyKind::quest ||
+       k == nn::KvPolicyKind::topk))
     throw std::invalid_argument(std::string("--kv-policy ") + nn::kv_policy_name(k) +
                                 " is a plaintext baseline (its choices would be opened under MPC): use --backend "
                                 "plaintext, or mpcache / streaming with MPC");

@@ -27,8 +27,9 @@ void add_kv_flags(CLI::App* cmd, KvFlags& f, bool with_policy) {
   if (with_policy)
     cmd->add_option("--kv-policy", f.policy,
                     "KV-cache policy: full (keep and attend to everything), streaming (StreamingLLM: sinks + recent), "
-                    "h2o (heavy hitters + recent), snapkv (prefill voting), quest (query-aware pages), mpcache (static "
-                    "eviction + hierarchical cluster selection; runs under MPC). h2o, snapkv and quest are plaintext only")
+                    "h2o (heavy hitters + recent), snapkv (prefill voting), quest (query-aware pages), topk (exact top-k by "
+                    "q·k: the oracle of query-aware selection), mpcache (static eviction + hierarchical cluster selection; "
+                    "runs under MPC). h2o, snapkv, quest and topk are plaintext only")
         ->group(g)
         ->capture_default_str();
   cmd->add_option("--kv-budget", f.config.budget,

@@ -175,6 +175,41 @@ TEST(QuestPolicy, AttendsToThePageWithTheHighestBound) {
   EXPECT_NEAR(y.data[0], want.data[0], 1e-5);
 }
 
+TEST(TopKPolicy, AttendsToTheTokensWithTheHighestExactScores) {
+  PlainBackend be({});
+  auto policy = std::make_shared<TopKPolicy>(config(KvPolicyKind::topk, 0.1));
+  Cache cache(1, policy);
+  // Two heads of 39 prompt rows; head 0 scores rows 7, 30 and 12 highest along q = (1, 0) (12
+  // below 30), head 1 rows 3 and 20 along (0, 1); a row with a larger magnitude on the other sign
+  // (head 0, row 25) scores lowest, not highest.
+  T k = keys(2, 39, 2, {{0, 7, 0, 5.0f}, {0, 30, 0, 4.0f}, {0, 12, 0, 2.0f}, {0, 25, 0, -9.0f}, {1, 3, 1, 6.0f},
+                        {1, 20, 1, 3.0f}, {1, 9, 0, 8.0f}});
+  prefill(be, cache, {T({2, 39, 2})}, {k}, values(2, 39, 2));
+  T qd({2, 1, 2});
+  qd.data[0] = 1, qd.data[3] = 1;
+  const T y = step(be, cache, qd, keys(2, 1, 2), values(2, 1, 2));
+  // Context 40, 4 rows allowed: head 0 rows 7, 30, 12 and the first of the zero-score ties (0);
+  // head 1 rows 3, 20 and the first two ties (0, 1).
+  EXPECT_EQ(policy->last_rows()[0], (std::vector<int64_t>{0, 7, 12, 30}));
+  EXPECT_EQ(policy->last_rows()[1], (std::vector<int64_t>{0, 1, 3, 20}));
+  const T want = attend_head_rows(qd, cache.layer(0).k, cache.layer(0).v, 1.0, policy->last_rows());
+  for (size_t i = 0; i < want.data.size(); ++i) EXPECT_NEAR(y.data[i], want.data[i], 1e-6) << i;
+  // The full softmax's probability on the chosen rows: head 0 has 36 zero scores besides 5, 4, 2
+  // and −9, head 1 has 38 besides 6 and 3.
+  using std::exp;
+  const double head0 = (exp(5) + exp(4) + exp(2) + 1) / (exp(5) + exp(4) + exp(2) + exp(-9) + 36);
+  const double head1 = (exp(6) + exp(3) + 2) / (exp(6) + exp(3) + 38);
+  EXPECT_EQ(policy->choices(), 2);
+  EXPECT_NEAR(policy->mass(), head0 + head1, 1e-9);
+  // The budget covering the context attends to everything, as the full cache.
+  auto all = std::make_shared<TopKPolicy>(config(KvPolicyKind::topk, 1.0));
+  Cache full(1, all);
+  prefill(be, full, {T({2, 39, 2})}, {k}, values(2, 39, 2));
+  const T y_all = step(be, full, qd, keys(2, 1, 2), values(2, 1, 2));
+  const T want_all = attend_rows(be, qd, full.layer(0).k, full.layer(0).v, 1.0);
+  for (size_t i = 0; i < want_all.data.size(); ++i) EXPECT_NEAR(y_all.data[i], want_all.data[i], 1e-6) << i;
+}
+
 // MPCache on hand-made clusters: fine clusters of 4, coarse of 8, one head, D = 4.
 KvPolicyConfig mpcache_config(double budget) {
   KvPolicyConfig c = config(KvPolicyKind::mpcache, budget);

@@ -85,6 +85,7 @@ TEST_F(KvServedTest, PartiesRefuseAPlaintextOnlyPolicyAndBadFlagsAreExplained) {
   };
   EXPECT_PRED2(test::contains, refused({"--kv-policy", "lru"}, "name"), "unknown policy 'lru'; choose one of full");
   EXPECT_PRED2(test::contains, refused({"--kv-policy", "quest"}, "quest-mpc"), "--kv-policy quest is a plaintext baseline");
+  EXPECT_PRED2(test::contains, refused({"--kv-policy", "topk"}, "topk-mpc"), "--kv-policy topk is a plaintext baseline");
   EXPECT_PRED2(test::contains, refused({"--kv-policy", "mpcache", "--kv-budget", "0"}, "budget"),
                "--kv-budget must be in (0, 1], got 0");
   EXPECT_PRED2(test::contains, refused({"--kv-policy", "mpcache", "--kv-coarse", "24"}, "coarse"),

@@ -48,6 +48,8 @@ KvPerplexity kv_perplexity(PlainBackend& be, Gpt2<PlainBackend>& model, const st
     throw std::invalid_argument("kv_perplexity: the text has " + std::to_string(ids.size()) +
                                 " tokens, less than one window of " + std::to_string(context));
   KvPerplexity r;
+  double mass = 0;
+  int64_t choices = 0;
   for (size_t begin = 0; begin + size_t(context) <= ids.size(); begin += size_t(context)) {
     if (max_windows > 0 && r.windows == max_windows) break;
     const auto policy = make_kv_policy<PlainBackend>(kv, model.config().n_layer);
@@ -61,8 +63,10 @@ KvPerplexity kv_perplexity(PlainBackend& be, Gpt2<PlainBackend>& model, const st
       ++r.scored;
       if (t + 1 < context) logits = model.next_logits({target}, cache);
     }
+    if (const auto* top = dynamic_cast<const TopKPolicy*>(policy.get())) mass += top->mass(), choices += top->choices();
     ++r.windows;
   }
+  if (choices > 0) r.topk_mass = mass / double(choices);
   return r;
 }
 

@@ -30,6 +30,9 @@ struct KvPerplexity {
   int64_t scored = 0;
   int64_t windows = 0;
   StaticKept kept;
+  // topk only: the mean share of the full softmax's probability its choices held (TopKPolicy::
+  // mass), -1 for other policies.
+  double topk_mass = -1;
   double perplexity() const;
 };
 

@@ -1,13 +1,14 @@
 // A KV-cache policy: what a layer's attention looks at and what the cache keeps. GPT-2's
 // attention (nn/gpt2.h) hands every layer's queries to the policy of its cache, after the new keys
 // and values were appended; the policy returns the attention output. It may evict rows (the
-// eviction policies), attend to a query-dependent subset (quest, mpcache), or both.
+// eviction policies), attend to a query-dependent subset (quest, topk, mpcache), or both.
 //
 // The policies (settings in nn/kv_policy_config.h, construction in nn/kv_policy_factory.h):
 //   streaming  nn/kv_streaming.h   any backend; evicts by public positions only (reveals nothing)
 //   h2o        nn/kv_h2o.h         plaintext
 //   snapkv     nn/kv_snapkv.h      plaintext
 //   quest      nn/kv_quest.h       plaintext
+//   topk       nn/kv_topk.h        plaintext (the oracle: exact top-k by q·k, a reference only)
 //   mpcache    nn/mpcache.h        any backend with the KvBackend operations (plaintext and MPC)
 // `full` is no policy at all: the cache keeps everything and attention is attend_all below.
 #pragma once

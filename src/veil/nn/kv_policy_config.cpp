@@ -17,7 +17,8 @@ struct Named {
 };
 constexpr Named kPolicies[] = {{KvPolicyKind::full, "full"},   {KvPolicyKind::streaming, "streaming"},
                                {KvPolicyKind::h2o, "h2o"},     {KvPolicyKind::snapkv, "snapkv"},
-                               {KvPolicyKind::quest, "quest"}, {KvPolicyKind::mpcache, "mpcache"}};
+                               {KvPolicyKind::quest, "quest"}, {KvPolicyKind::topk, "topk"},
+                               {KvPolicyKind::mpcache, "mpcache"}};
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("KV policy: " + what); }
 
@@ -87,6 +88,7 @@ nlohmann::json to_json(const KvPolicyConfig& c) {
       j["sink"] = c.sink;
       break;
     case KvPolicyKind::h2o:
+    case KvPolicyKind::topk:
       break;
     case KvPolicyKind::snapkv:
       j["snap_window"] = c.snap_window, j["pool"] = c.pool;

@@ -5,7 +5,7 @@
 // Budget: the number of cached tokens a decoding step attends to, as a fraction of the context
 // seen so far (every token, kept or evicted): a step at context t attends to at most
 // budget_tokens(budget, t) = ceil(budget · t) tokens (the new one included). Eviction policies
-// (streaming, h2o, snapkv) hold that many; query-aware ones (quest, mpcache) keep more and attend
+// (streaming, h2o, snapkv) hold that many; query-aware ones (quest, topk, mpcache) keep more and attend
 // to that many.
 #pragma once
 #include <cstdint>
@@ -23,6 +23,8 @@ enum class KvPolicyKind {
   snapkv,     // SnapKV: observation-window voting with pooling, at prefill
   quest,      // Quest: query-aware page selection by the per-page min/max upper bound
   mpcache,    // MPCache: look-once static eviction + hierarchical query-aware cluster selection
+  topk,       // exact top-k by q·k per head and step: the oracle of query-aware selection (last: the
+              // session request carries the number, nn/session_request.h)
 };
 
 // What MPCache's static eviction opens to the parties (the client learns nothing either way).

@@ -11,6 +11,7 @@
 #include "veil/nn/kv_quest.h"
 #include "veil/nn/kv_snapkv.h"
 #include "veil/nn/kv_streaming.h"
+#include "veil/nn/kv_topk.h"
 #include "veil/nn/mpcache.h"
 #include "veil/nn/plain_backend.h"
 
@@ -32,9 +33,11 @@ std::shared_ptr<KvPolicy<B>> make_kv_policy(const KvPolicyConfig& c, int64_t n_l
     case KvPolicyKind::h2o:
     case KvPolicyKind::snapkv:
     case KvPolicyKind::quest:
+    case KvPolicyKind::topk:
       if constexpr (std::is_same_v<B, PlainBackend>) {
         if (c.kind == KvPolicyKind::h2o) return std::make_shared<H2oPolicy>(c, n_layer);
         if (c.kind == KvPolicyKind::snapkv) return std::make_shared<SnapKvPolicy>(c, n_layer);
+        if (c.kind == KvPolicyKind::topk) return std::make_shared<TopKPolicy>(c);
         return std::make_shared<QuestPolicy>(c, n_layer);
       }
       throw std::invalid_argument("KV policy " + name +

@@ -87,7 +87,7 @@ SessionRequest decode_request(const std::vector<uint8_t>& msg, int party, const 
   if (input > 1) throw std::runtime_error(from + " asks for token input mode " + std::to_string(input) + ", unknown here");
   r.token_input = input == 1 ? TokenInput::client_onehot : TokenInput::secret_ids;
   const uint64_t kind = from_le(w.kv_policy_le), flags = from_le(w.kv_flags_le);
-  if (kind > uint64_t(KvPolicyKind::mpcache) || flags > 7)
+  if (kind > uint64_t(KvPolicyKind::topk) || flags > 7)
     throw std::runtime_error(from + " asks for KV policy " + std::to_string(kind) + " with flags " + std::to_string(flags) +
                              ", unknown here");
   r.kv.kind = KvPolicyKind(kind);

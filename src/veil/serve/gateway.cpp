@@ -116,7 +116,7 @@ Gateway::Gateway(GatewayOptions o, Runner runner, TeeRunner tee_runner)
                    "Final responses by endpoint and outcome (ok, failed, refused, bad_request)");
   metrics_.counter("veil_gateway_accepted_total", "Requests placed on a group (each ends in one ok or failed response)");
   metrics_.counter("veil_gateway_retries_total", "Requests retried on another group after their group failed");
-  metrics_.counter("veil_gateway_group_failures_total", "Sessions that failed on a group, which was then marked unhealthy");
+  metrics_.counter("veil_gateway_group_failures_total", "Sessions that failed on a group, which was then marked unhealthy (if it still existed)");
   metrics_.histogram("veil_gateway_request_seconds", "Latency of successful requests, arrival to response (queue included)", secs);
   metrics_.histogram("veil_gateway_predicted_seconds", "Predicted latency at placement (queue included)", secs);
   metrics_.counter("veil_gateway_party_bytes_total", "Bytes sent between the parties for the gateway's requests: "
@@ -188,10 +188,12 @@ void Gateway::count_accepted(const std::string& endpoint, double predicted_secon
 }
 
 void Gateway::fail_group(int id, const std::string& why) {
+  // Counted even when the group is gone already: a local group whose party died may have been
+  // replaced (remove_group) before the session's failure reached here.
+  metrics_.add("veil_gateway_group_failures_total", {{"group", std::to_string(id)}});
   if (!balancer_.has_group(id)) return;
   balancer_.set_healthy(id, false);
   unhealthy_since_[id] = now();
-  metrics_.add("veil_gateway_group_failures_total", {{"group", std::to_string(id)}});
   std::fprintf(stderr, "veil gateway: group %d marked unhealthy: %s\n", id, why.c_str());
   cv_.notify_all();
 }

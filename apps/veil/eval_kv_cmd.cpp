@@ -266,28 +266,28 @@ void register_eval_kv(CLI::App& app) {
   cmd->add_option("--samples", a->samples,
                   "Passkey retrieval samples, JSONL of tools/train_gpt2.py --make-retrieval-samples")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")->check(non_negative);
   cmd->add_option("--policies", a->policies,
                   "Comma-separated policies (full always runs: the reference); a policy may carry settings of its own "
                   "as name/key=value/..., keys as the --kv-* flags without the prefix (mpcache/static=off/share=off); "
                   "none: only the --agreement table")
       ->capture_default_str();
   cmd->add_option("--budgets", a->budgets, "Comma-separated budgets for every policy but full")->capture_default_str();
-  cmd->add_option("--context", a->context, "Perplexity window in tokens")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--context", a->context, "Perplexity window in tokens")->check(positive)->capture_default_str();
   cmd->add_option("--prefill", a->prefill, "Tokens of each window prefilled at once (the rest is decoded)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive)
       ->capture_default_str();
   cmd->add_option("--windows", a->windows, "Score the first N windows (0: every whole window)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--json", a->json_path, "Also write the rows, with every setting, as JSON to this file");
   cmd->add_option("--agreement", a->agreement,
                   "Also run MPCache under MPC (three in-process parties) on the first N windows of --text and report "
                   "how often it selects the same clusters as the plaintext backend (0: skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--agreement-steps", a->agreement_steps, "Tokens fed after the --prefill prompt in each agreement run")
-      ->check(CLI::PositiveNumber)
+      ->check(positive)
       ->capture_default_str();
   cmd->add_option("--agreement-budget", a->agreement_budget, "MPCache budget of the agreement runs")->capture_default_str();
   add_kv_flags(cmd, a->kv, false);

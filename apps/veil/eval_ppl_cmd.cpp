@@ -118,10 +118,10 @@ void register_eval_ppl(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required()->check(CLI::ExistingFile);
   cmd->add_option("--tokens", a->tokens, "Score the first N tokens of the text (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--context", a->context, "Window length in tokens (0: the model's n_positions)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_flag("--heldout", a->heldout,
                 "Score only the held-out split of --text: its last 10% of characters from the next line start "

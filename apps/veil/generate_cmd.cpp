@@ -263,10 +263,10 @@ void register_generate(CLI::App& app) {
                   "(plaintext) or the Z_2^64 backend (mpc, what fp64 computes)");
   cmd->add_option("--temperature", a->opt.sampling.temperature,
                   "0: greedy decoding; > 0: sample from softmax(logits / temperature)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--top-k", a->opt.sampling.top_k, "Sample among the k most likely tokens (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--seed", a->opt.sampling.seed, "Seed of the client's sampling RNG")->capture_default_str();
   cmd->add_flag("--ignore-eos", a->ignore_eos, "Keep generating after <|endoftext|>");

@@ -149,7 +149,7 @@ void register_retire_key(CLI::App* kms) {
       "retire-key", "Stop releasing one version of a share key (workers on its bundle are refused: key_retired)");
   add_db_options(cmd, a->db);
   add_model_party(cmd, a->model, a->party);
-  cmd->add_option("--version", a->version, "The key version to retire")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--version", a->version, "The key version to retire")->required()->check(positive);
   cmd->callback([a] {
     serve::KmsStore store(a->db.db, a->db.source());
     store.retire_share_key(a->model, a->party, a->version);

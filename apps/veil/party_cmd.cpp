@@ -208,7 +208,7 @@ void register_party(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-sessions", a->max_sessions,
                   "With --serve: exit after this many sessions (served, refused or failed); 0 serves until killed")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   cmd->add_option("--health-listen", a->health_listen,
                   "With --serve: host:port of a plain-HTTP listener for /healthz, /readyz (ready when linked to the "
@@ -220,7 +220,7 @@ void register_party(CLI::App& app) {
                   "then needs a valid token of the gateway for --group (not forged, not expired, used once)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--group", a->group, "With --session-key: the id of the party group this party belongs to")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative);
   cmd->callback([a] { run_party(*a); });
 }
 

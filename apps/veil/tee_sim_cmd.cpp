@@ -52,14 +52,14 @@ void register_tee_sim(CLI::App& app) {
                                          "vocab_size, n_inner, torch_dtype)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--hosts", a->o.hosts, "Hosts in the fleet")->capture_default_str()->check(CLI::Range(1, 1024));
-  cmd->add_option("--epc-gib", a->epc_gib, "Usable EPC per host, GiB")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--epc-gib", a->epc_gib, "Usable EPC per host, GiB")->capture_default_str()->check(positive);
   cmd->add_option("--slots", a->o.slots, "Requests a host runs at once (cores)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--rate", a->rates, "Arrivals per second (repeat for several runs)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--duration", a->o.duration, "Seconds of arrivals")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(positive);
+  cmd->add_option("--duration", a->o.duration, "Seconds of arrivals")->capture_default_str()->check(positive);
   cmd->add_option("--min-context", a->o.min_context, "Shortest context, tokens")->capture_default_str();
   cmd->add_option("--max-context", a->o.max_context, "Longest context, tokens (at most n_positions)")
       ->capture_default_str();
@@ -73,10 +73,10 @@ void register_tee_sim(CLI::App& app) {
   cmd->add_option("--paging-slowdown", a->o.paging_slowdown,
                   "S in the paging penalty 1 + S(1 - 1/r) at overcommit ratio r (serve/epc_placement.h)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative);
   cmd->add_option("--slo", a->o.slo_seconds, "Latency objective for the autoscaler's latency count, seconds")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   cmd->add_option("--seed", a->o.seed, "Seed of the request stream")->capture_default_str();
   cmd->add_option("--placer", a->placers, "epc-aware, least-loaded, round-robin (repeat)")->capture_default_str();
   cmd->callback([a] {

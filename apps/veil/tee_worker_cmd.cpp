@@ -161,7 +161,7 @@ void register_tee_worker(CLI::App& app) {
       "serve", "Open a sealed model with its key (--model-key, or released by --kms) and serve generation sessions "
                "(serve/tee_wire.h) one at a time until stopped; SIGTERM drains");
   serve->add_option("--id", a->id, "This worker's id (its session tokens name it; log and metrics label)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   serve->add_option("--sealed", a->sealed, "The sealed model (`veil tee-worker seal`)")->check(CLI::ExistingFile);
   serve->add_option("--model-key", a->model_key, "Its key file (development: no attestation)")->check(CLI::ExistingFile);
@@ -175,7 +175,7 @@ void register_tee_worker(CLI::App& app) {
       ->check(CLI::Range(1, 86400000))
       ->capture_default_str();
   serve->add_option("--max-sessions", a->max_sessions, "Exit after this many sessions; 0 serves until stopped")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative)
       ->capture_default_str();
   serve->add_option("--health-listen", a->health_listen,
                     "host:port of plain-HTTP /healthz, /readyz (ready when the model is open and not draining) and "

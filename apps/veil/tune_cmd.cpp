@@ -413,7 +413,7 @@ void register_tune(CLI::App& app) {
   ru->add_option("--seed", ua->seed, "Seed: configurations sampled and trace/price offsets")->capture_default_str();
   ru->add_option("--workdir", ua->workdir, "Checkpoint directories trial-<i> and their trial.log")->capture_default_str();
   ru->add_option("--time-scale", ua->time_scale, "Simulated seconds per real second of a trial on the baseline instance")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive);
   ru->add_option("--nice", ua->nice, "Niceness added to trial processes")->capture_default_str()->check(CLI::Range(0, 19));
   ru->add_option("--report", ua->report, "Write report.md and best_vs_cost.svg into this directory");
   ru->add_flag("--quiet", ua->quiet, "No live progress table");

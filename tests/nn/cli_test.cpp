@@ -63,6 +63,18 @@ TEST(Cli, GenerateBadModelFolderIsAClearError) {
   EXPECT_PRED2(test::contains, r.out, "vocab.json");
 }
 
+// A number out of range names the flag and the bound, not CLI11's 309-digit largest double.
+TEST(Cli, NegativeNumbersAreClearErrors) {
+  const std::string model = " --model " + test::gpt2_fixture();
+  test::CommandResult r = test::run_command(veil_cmd("generate" + model + " --prompt hi --temperature -1 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--temperature: must be a number >= 0, got -1");
+  EXPECT_FALSE(test::contains(r.out, "179769313486")) << r.out;
+  r = test::run_command(veil_cmd("eval-kv" + model + " --context 0 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
+}
+
 TEST(Cli, EvalPplMatchesTheLibrary) {
   test::TempDir tmp;
   const std::string text = tmp.path() + "/text.txt";

@@ -1,5 +1,7 @@
 // Subcommands of the veil CLI; each file registers its own.
 #pragma once
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +22,20 @@ inline const CLI::Validator positive(
       return CLI::detail::lexical_cast(s, v) && v > 0 ? std::string() : "must be a number > 0, got " + s;
     },
     "POSITIVE");
+
+// A CLI11 validator: "" when `parse` accepts the text, else its error message (CLI11 prefixes the
+// option's name).
+template <class Parse>
+std::function<std::string(const std::string&)> parsed_by(Parse parse) {
+  return [parse](const std::string& s) {
+    try {
+      parse(s);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+}
 
 void register_attest(CLI::App& app);
 void register_bench(CLI::App& app);

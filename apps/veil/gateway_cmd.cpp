@@ -21,6 +21,7 @@
 #include "veil/commands.h"
 #include "veil/core/file_read.h"
 #include "veil/kv_flags.h"
+#include "veil/net/endpoint.h"
 #include "veil/nn/session_token.h"
 #include "veil/serve/gateway.h"
 #include "veil/serve/local_groups.h"
@@ -298,7 +299,9 @@ void register_gateway(CLI::App& app) {
       "parties and a session token (the client then talks to the parties: the gateway never sees its prompt), "
       "POST /v1/completions runs an OpenAI-style completion with the gateway as the client (it sees the prompt), "
       "GET /v1/status, /metrics, /healthz, /readyz. Groups come from --groups FILE or are started here (--local N).");
-  cmd->add_option("--listen", a->listen, "host:port of the HTTP(S) listener (port 0: any free port, printed)")->capture_default_str();
+  cmd->add_option("--listen", a->listen, "host:port of the HTTP(S) listener (port 0: any free port, printed)")
+      ->capture_default_str()
+      ->check(parsed_by(net::parse_endpoint));
   cmd->add_option("--tls-cert", a->tls_cert, "Serve HTTPS with this certificate (PEM)")->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", a->tls_key, "The HTTPS certificate's key (PEM)")->check(CLI::ExistingFile);
   cmd->add_option("--local", a->local, "Start this many groups of three `veil party --serve` on loopback here")

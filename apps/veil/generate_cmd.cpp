@@ -14,6 +14,7 @@
 #include "veil/commands.h"
 #include "veil/kv_flags.h"
 #include "veil/model/bpe_tokenizer.h"
+#include "veil/net/endpoint.h"
 #include "veil/nn/checkpoint.h"
 #include "veil/nn/ditto_backend.h"
 #include "veil/nn/ditto_generate.h"
@@ -276,7 +277,8 @@ void register_generate(CLI::App& app) {
                 "includes the prefill");
   cmd->add_option("--parties", a->parties,
                   "host:port,host:port,host:port: the --client-listen addresses of parties 0, 1 and 2 (`veil party "
-                  "--serve`); this process becomes their client over TLS 1.3");
+                  "--serve`); this process becomes their client over TLS 1.3")
+      ->check(parsed_by(net::parse_peers));
   cmd->add_option("--ca", a->tls.ca, "With --parties: the CA certificate of the deployment (ca.pem from `veil certs`)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--cert", a->tls.cert, "With --parties: the client certificate (client.pem, CN veil-client)")

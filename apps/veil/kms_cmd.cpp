@@ -306,7 +306,9 @@ void register_serve(CLI::App* kms) {
                           "Serve enrolment (/v1/enrol), key release (/v1/release, mutual TLS), /healthz and "
                           "/metrics over HTTPS until SIGINT or SIGTERM");
   add_db_options(cmd, a->db);
-  cmd->add_option("--listen", a->listen, "host:port to listen on")->capture_default_str();
+  cmd->add_option("--listen", a->listen, "host:port to listen on")
+      ->capture_default_str()
+      ->check(parsed_by(net::parse_endpoint));
   cmd->add_option("--cert-ttl", a->cert_ttl, "Validity of the worker certificates it issues, in seconds")
       ->check(CLI::Range(int64_t(60), int64_t(86400) * 365))
       ->capture_default_str();

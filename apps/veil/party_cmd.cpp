@@ -39,19 +39,6 @@ struct PartyArgs {
   std::string kms, kms_ca, bootstrap_token, kms_model, worker_version = "0.1.0";
 };
 
-// A CLI11 validator: "" when `parse` accepts the text, else its error message.
-template <class Parse>
-std::function<std::string(const std::string&)> parsed_by(Parse parse) {
-  return [parse](const std::string& s) {
-    try {
-      parse(s);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
-}
-
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }

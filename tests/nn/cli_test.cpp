@@ -75,6 +75,13 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
 }
 
+TEST(Cli, GenerateBadPartiesNamesTheFlag) {
+  const test::CommandResult r = test::run_command(
+      veil_cmd("generate --model " + test::gpt2_fixture() + " --prompt hi --parties 127.0.0.1:7100,127.0.0.1:7101 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--parties: bad peer list");
+}
+
 TEST(Cli, EvalPplMatchesTheLibrary) {
   test::TempDir tmp;
   const std::string text = tmp.path() + "/text.txt";

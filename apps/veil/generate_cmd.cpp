@@ -170,6 +170,7 @@ void run_remote(const GenerateArgs& a) {
 }
 
 void run_generate(const GenerateArgs& args) {
+  if (args.prompt.empty()) throw std::invalid_argument("--prompt is empty: give the text to continue");
   GenerateArgs a = args;
   a.opt.kv = a.kv.resolve();  // bad --kv-* flags fail before anything loads
   const nn::KvPolicyKind k = a.opt.kv.kind;

@@ -75,6 +75,15 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
 }
 
+// An empty prompt is refused before any party starts (it was "a party stopped before sending its
+// output" with the MPC backend).
+TEST(Cli, GenerateEmptyPromptIsAClearError) {
+  const test::CommandResult r =
+      test::run_command(veil_cmd("generate --model " + test::gpt2_fixture() + " --prompt '' 2>&1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(test::contains, r.out, "--prompt is empty");
+}
+
 TEST(Cli, GenerateBadPartiesNamesTheFlag) {
   const test::CommandResult r = test::run_command(
       veil_cmd("generate --model " + test::gpt2_fixture() + " --prompt hi --parties 127.0.0.1:7100,127.0.0.1:7101 2>&1"));

@@ -1,6 +1,7 @@
 // `veil eval-kv`: accuracy of KV-cache policies on the plaintext backend — held-out perplexity
 // over long text and passkey retrieval, for every policy and budget asked, in one markdown table
 // (docs/BENCHMARKS.md "KV-cache policies: accuracy", scripts/update-docs kv-accuracy).
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +58,16 @@ std::vector<int32_t> tokenize_lines(const model::BpeTokenizer& tok, const std::s
   return ids;
 }
 
+// `text` as a T, the whole of it; `what` names it in the error.
+template <class T>
+T number(const std::string& text, const std::string& what) {
+  T v{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    throw std::invalid_argument(what + ": '" + text + "' is not " + (std::is_integral_v<T> ? "an integer" : "a number"));
+  return v;
+}
+
 // "name" or "name/key=value/...": a policy with settings of its own (the --kv-* names without
 // the prefix), e.g. mpcache/static=off/share=off.
 nn::KvPolicyConfig policy_spec(const std::string& spec, const nn::KvPolicyConfig& base) {
@@ -68,21 +80,22 @@ nn::KvPolicyConfig policy_spec(const std::string& spec, const nn::KvPolicyConfig
     const size_t eq = parts[i].find('=');
     if (eq == std::string::npos) throw std::invalid_argument("eval-kv: '" + parts[i] + "' in '" + spec + "' is not key=value");
     const std::string key = parts[i].substr(0, eq), v = parts[i].substr(eq + 1);
+    const std::string what = "eval-kv: " + key + " in '" + spec + "'";
     auto on = [&] {
       if (v != "on" && v != "off") throw std::invalid_argument("eval-kv: " + key + " must be on or off in '" + spec + "'");
       return v == "on";
     };
-    if (key == "sink") c.sink = std::stoll(v);
-    else if (key == "window") c.window = std::stod(v);
-    else if (key == "snap_window") c.snap_window = std::stoll(v);
-    else if (key == "pool") c.pool = std::stoll(v);
-    else if (key == "page") c.page = std::stoll(v);
+    if (key == "sink") c.sink = number<int64_t>(v, what);
+    else if (key == "window") c.window = number<double>(v, what);
+    else if (key == "snap_window") c.snap_window = number<int64_t>(v, what);
+    else if (key == "pool") c.pool = number<int64_t>(v, what);
+    else if (key == "page") c.page = number<int64_t>(v, what);
     else if (key == "static") c.static_eviction = on();
-    else if (key == "gamma") c.gamma = std::stod(v);
+    else if (key == "gamma") c.gamma = number<double>(v, what);
     else if (key == "reveal") c.reveal = nn::parse_static_reveal(v);
-    else if (key == "fine") c.fine = std::stoll(v);
-    else if (key == "coarse") c.coarse = std::stoll(v);
-    else if (key == "alpha") c.alpha = std::stod(v);
+    else if (key == "fine") c.fine = number<int64_t>(v, what);
+    else if (key == "coarse") c.coarse = number<int64_t>(v, what);
+    else if (key == "alpha") c.alpha = number<double>(v, what);
     else if (key == "share") c.share = on();
     else throw std::invalid_argument("eval-kv: unknown setting '" + key + "' in '" + spec + "'");
   }
@@ -116,9 +129,7 @@ void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std:
     c.reveal = nn::StaticReveal::positions;
     nn::Agreement total;
     for (int64_t w = 0; w < a.agreement; ++w) {
-      const size_t begin = size_t(w * a.context);
-      if (begin + size_t(a.prefill + a.agreement_steps) > ids.size())
-        throw std::invalid_argument("eval-kv: the text has fewer than " + std::to_string(a.agreement) + " windows");
+      const size_t begin = size_t(w * a.context);  // run_eval_kv checked that the text holds every window
       const std::vector<int32_t> prompt(ids.begin() + int64_t(begin), ids.begin() + int64_t(begin) + a.prefill);
       const std::vector<int32_t> more(ids.begin() + int64_t(begin) + a.prefill,
                                       ids.begin() + int64_t(begin) + a.prefill + a.agreement_steps);
@@ -164,12 +175,27 @@ void run_eval_kv(const EvalKvArgs& a) {
   nn::Gpt2<nn::PlainBackend> model(be, ck.config);
 
   const bool accuracy = a.policies != "none";
+  if (!accuracy && a.agreement == 0)
+    throw std::invalid_argument("eval-kv: --policies none prints only the agreement table: give --agreement N");
+  if (!(a.agreement_budget > 0 && a.agreement_budget <= 1))
+    throw std::invalid_argument("eval-kv: --agreement-budget must be in (0, 1], got " + std::to_string(a.agreement_budget));
+  if (a.agreement > 0 && size_t((a.agreement - 1) * a.context + a.prefill + a.agreement_steps) > ids.size())
+    throw std::invalid_argument("eval-kv: --agreement " + std::to_string(a.agreement) + " needs " +
+                                std::to_string((a.agreement - 1) * a.context + a.prefill + a.agreement_steps) +
+                                " tokens of --text (windows of --context " + std::to_string(a.context) + "), but it has " +
+                                std::to_string(ids.size()));
+  std::vector<double> budgets;
+  for (const std::string& b : split(a.budgets)) {
+    budgets.push_back(number<double>(b, "eval-kv: --budgets"));
+    if (!(budgets.back() > 0 && budgets.back() <= 1))
+      throw std::invalid_argument("eval-kv: --budgets: " + b + " is not a fraction of the context in (0, 1]");
+  }
   std::vector<std::pair<std::string, double>> runs;
   if (accuracy) runs.emplace_back("full", 1.0);
   for (const std::string& p : accuracy ? split(a.policies) : std::vector<std::string>{}) {
     nn::validate(policy_spec(p, base));  // a bad name or setting fails before any work
     if (p == "full") continue;
-    for (const std::string& b : split(a.budgets)) runs.emplace_back(p, std::stod(b));
+    for (double b : budgets) runs.emplace_back(p, b);
   }
   std::vector<Row> rows;
   for (const auto& [policy, budget] : runs) {
@@ -266,7 +292,9 @@ void register_eval_kv(CLI::App& app) {
   cmd->add_option("--samples", a->samples,
                   "Passkey retrieval samples, JSONL of tools/train_gpt2.py --make-retrieval-samples")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")->check(non_negative);
+  cmd->add_option("--max-samples", a->max_samples, "Use the first N samples (0: all)")
+      ->check(non_negative)
+      ->capture_default_str();
   cmd->add_option("--policies", a->policies,
                   "Comma-separated policies (full always runs: the reference); a policy may carry settings of its own "
                   "as name/key=value/..., keys as the --kv-* flags without the prefix (mpcache/static=off/share=off); "

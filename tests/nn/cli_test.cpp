@@ -91,6 +91,31 @@ TEST(Cli, GenerateBadPartiesNamesTheFlag) {
   EXPECT_PRED2(test::contains, r.out, "--parties: bad peer list");
 }
 
+// Bad --budgets, policy settings and --agreement values fail before any run, naming what is wrong
+// (they were "stod", "stoll", or an error about --kv-budget after hours of accuracy runs).
+TEST(Cli, EvalKvBadNumbersAreClearErrors) {
+  test::TempDir tmp;
+  const std::string text = tmp.path() + "/text.txt";
+  {
+    std::ofstream f(text);
+    for (int i = 0; i < 40; ++i) f << "the dog sleeps in the sun while the fox runs to the forest.\n";
+  }
+  const std::string base = "eval-kv --model " + test::gpt2_fixture() + " --text " + text + " --context 64 --prefill 32 ";
+  const auto refused = [&](const std::string& args, const std::string& message) {
+    const test::CommandResult r = test::run_command(veil_cmd(base + args + " 2>&1"));
+    EXPECT_EQ(r.rc, 1) << args << "\n" << r.out;
+    EXPECT_PRED2(test::contains, r.out, message) << args;
+    EXPECT_FALSE(test::contains(r.out, "| full |")) << args << ": refused only after a run\n" << r.out;
+  };
+  refused("--policies streaming --budgets 0.1,abc", "eval-kv: --budgets: 'abc' is not a number");
+  refused("--policies streaming --budgets 2", "eval-kv: --budgets: 2 is not a fraction of the context in (0, 1]");
+  refused("--policies streaming/sink=abc", "eval-kv: sink in 'streaming/sink=abc': 'abc' is not an integer");
+  refused("--policies mpcache/alpha=0.5x", "eval-kv: alpha in 'mpcache/alpha=0.5x': '0.5x' is not a number");
+  refused("--policies none", "--policies none prints only the agreement table: give --agreement N");
+  refused("--policies full --agreement 1 --agreement-budget 5", "eval-kv: --agreement-budget must be in (0, 1]");
+  refused("--policies full --agreement 100", "eval-kv: --agreement 100 needs");
+}
+
 TEST(Cli, EvalPplMatchesTheLibrary) {
   test::TempDir tmp;
   const std::string text = tmp.path() + "/text.txt";

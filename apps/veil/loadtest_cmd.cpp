@@ -26,6 +26,7 @@
 
 #include "veil/commands.h"
 #include "veil/net/endpoint.h"
+#include "veil/serve/balancer.h"
 #include "veil/serve/epc_placement.h"
 #include "veil/serve/local_groups.h"
 
@@ -102,6 +103,10 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
   const net::Endpoint gw = net::parse_endpoint(gateway);
   if (gw.host != "127.0.0.1" && gw.host != "localhost" && gw.host != "::1")
     throw std::invalid_argument("veil loadtest runs against a gateway on loopback only, not " + gateway);
+  httplib::Client ctl(gw.host, gw.port);
+  ctl.set_read_timeout(10, 0);
+  if (!ctl.Get("/healthz"))
+    throw std::runtime_error("no gateway answers at " + gateway + ": start `veil gateway` there, or fix --gateway");
   RunResult r;
   r.policy = policy;
   std::mutex mu;
@@ -133,8 +138,6 @@ RunResult drive(const LoadArgs& a, const std::string& gateway, const std::string
         r.samples.push_back(s);
       }
     });
-  httplib::Client ctl(gw.host, gw.port);
-  ctl.set_read_timeout(10, 0);
   bool killed = false;
   while (Clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -304,9 +307,14 @@ void run_loadtest(const LoadArgs& a) {
   } else {
     if (a.local_groups <= 0 || a.model.empty())
       throw std::invalid_argument("give --gateway HOST:PORT, or --local-groups N with --model DIR to start one here");
+    std::vector<std::string> policies;
     std::stringstream ps(a.policies);
-    for (std::string policy; std::getline(ps, policy, ',');) {
+    for (std::string policy; std::getline(ps, policy, ',');) {  // all checked before the first run
       if (a.backend == "tee") serve::parse_tee_placer(policy);  // names the placers when it is none
+      else serve::parse_policy(policy);
+      policies.push_back(policy);
+    }
+    for (const std::string& policy : policies) {
       std::string address;
       std::fprintf(stderr, "veil loadtest: starting a local gateway (policy %s, %d groups)\n", policy.c_str(), a.local_groups);
       const pid_t pid = start_gateway(a, policy, address);

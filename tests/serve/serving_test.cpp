@@ -80,6 +80,22 @@ class GatewayStack : public ::testing::Test {
   bool kms_ = false;  // the parties fetch their keys from a local KMS
 };
 
+// A load test against a port where no gateway answers fails at once; it reported every request
+// as failed and exited 0.
+TEST(LoadtestCli, NoGatewayIsAClearError) {
+  nn::test::TempDir tmp;
+  const std::string address = nn::test::free_loopback_ports(1)[0];
+  auto r = nn::test::run_command(std::string(VEIL_BINARY) + " loadtest --gateway " + address + " --duration-s 1 2>&1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(nn::test::contains, r.out, "no gateway answers at " + address);
+  r = nn::test::run_command(std::string(VEIL_BINARY) + " loadtest --local-groups 1 --model " +
+                            nn::test::repo_path("models/tiny-gpt2") + " --policies slo,fastest --duration-s 1 --state-dir " +
+                            tmp.path() + " 2>&1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(nn::test::contains, r.out, "unknown balancer policy 'fastest'");
+  EXPECT_FALSE(nn::test::contains(r.out, "starting a local gateway")) << r.out;
+}
+
 TEST_F(GatewayStack, ServesCompletionsAndSessionsOnTwoGroups) {
   auto r = client().Post("/v1/completions", R"({"prompt": "Once upon a time", "max_tokens": 4})", "application/json");
   ASSERT_TRUE(r);

@@ -140,17 +140,26 @@ struct MarketArgs {
   bool no_provisioning = false, no_prediction = false, no_calibration = false, no_hand_over = false, no_rank_early = false,
        asha_hand_over = false;
 
-  void add(CLI::App* c) {
+  // The market's files only (`veil tune market`).
+  void add_market(CLI::App* c) {
     c->add_option("--market", market, "Market file: instance types, on-demand prices, speeds, trace scenarios")
         ->capture_default_str();
     c->add_option("--data", data, "Shared data folder with spot/aws-prices and spot/skypilot-traces")->capture_default_str();
+  }
+  // The market and the simulated tuning.
+  void add(CLI::App* c) {
+    add_market(c);
     c->add_option("--billing", billing, "per-second (60 s minimum) or hourly (revoked partial hour free)")
         ->capture_default_str();
     c->add_option("--scenario", scenario, "Trace scenario name from the market file (default: the first)");
     c->add_option("--parallel", parallel, "Trials running at once (one instance each)")->capture_default_str()->check(CLI::Range(1, 1000));
-    c->add_option("--overhead", overhead_s, "Launch/restart overhead in seconds, charged on every (re)start")->capture_default_str();
-    c->add_option("--notice", notice_s, "Revocation notice in seconds")->capture_default_str();
-    c->add_option("--stop-prob", stop_prob, "SpotTune stops a trial when P(final better than best) < this")->capture_default_str();
+    c->add_option("--overhead", overhead_s, "Launch/restart overhead in seconds, charged on every (re)start")
+        ->capture_default_str()
+        ->check(non_negative);
+    c->add_option("--notice", notice_s, "Revocation notice in seconds")->capture_default_str()->check(non_negative);
+    c->add_option("--stop-prob", stop_prob, "SpotTune stops a trial when P(final better than best) < this")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     c->add_option("--predict-from", predict_from,
                   "First epoch at which SpotTune's calibrated trend prediction may stop a trial")
         ->capture_default_str()->check(CLI::Range(1, 1000));
@@ -187,7 +196,8 @@ struct MarketArgs {
                   "the first N trials to start are never paused, and a trial once paused is no calibration reference. "
                   "0: any trial may pause and paused trials become references once resumed (biased, see TUNING.md)")
         ->capture_default_str()->check(CLI::Range(0, 1000));
-    c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)");
+    c->add_option("--max-trials", max_trials, "Trials per run (default: the space's budget.max_trials or all curves)")
+        ->check(CLI::Range(1, 1000000));
   }
   tune::SimOptions sim() const {
     tune::SimOptions o;
@@ -316,7 +326,8 @@ void register_tune(CLI::App& app) {
       ->capture_default_str();
   rp->add_option("--seed", pa->seed, "Seed: configuration order and trace/price offsets")->capture_default_str();
   rp->add_option("--epoch-minutes", pa->epoch_minutes, "Mean epoch length on the baseline instance (recorded times are scaled)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(positive);
   rp->add_option("--report", pa->report, "Write report.md and best_vs_cost.svg into this directory");
   rp->add_flag("--live", pa->live, "Print the progress table after every epoch");
   rp->callback([pa] {
@@ -352,18 +363,20 @@ void register_tune(CLI::App& app) {
   };
   auto ea = std::make_shared<EvalArgs>();
   CLI::App* ev = tune->add_subcommand("eval", "Run every method over --seeds seeds and every trace scenario, and write "
-                                              "the table into --out between <!-- veil-tune-eval:begin/end --> markers");
+                                              "the table into --out between <!-- veil-tune-eval-[TAG-]BILLING:begin/end --> markers");
   ea->m.add(ev);
   ev->add_option("--curves", ea->curves, "Recorded curves CSV")->capture_default_str();
   ev->add_option("--seeds", ea->seeds, "Seeds per scenario")->capture_default_str()->check(CLI::Range(1, 10000));
   ev->add_option("--first-seed", ea->first_seed, "First seed (held-out checks: e.g. --first-seed 21 --seeds 20)")
       ->capture_default_str()->check(CLI::Range(1, 1000000));
   ev->add_option("--methods", ea->methods, "Methods (comma-separated) or all")->capture_default_str();
-  ev->add_option("--epoch-minutes", ea->epoch_minutes, "Mean epoch length on the baseline instance")->capture_default_str();
+  ev->add_option("--epoch-minutes", ea->epoch_minutes, "Mean epoch length on the baseline instance")
+      ->capture_default_str()
+      ->check(positive);
   ev->add_option("--out", ea->out, "Markdown file to paste the table into (created if missing)")->capture_default_str();
   ev->add_option("--tag", ea->tag, "Workload name in the markers: <!-- veil-tune-eval-TAG-BILLING:begin/end --> "
                                    "(empty: veil-tune-eval-BILLING), so one file can hold several workloads' tables");
-  ev->add_option("--svg", ea->svg, "SVG of best metric vs money for seed 1 of the first scenario (empty: none)")->capture_default_str();
+  ev->add_option("--svg", ea->svg, "SVG of best metric vs money for --first-seed of the first scenario (empty: none)")->capture_default_str();
   ev->callback([ea] {
     tune::CurveSet cs = tune::read_curves(ea->curves);
     tune::Market m = ea->m.load();
@@ -487,7 +500,7 @@ void register_tune(CLI::App& app) {
   auto ma = std::make_shared<MarketArgs>();
   CLI::App* mk = tune->add_subcommand("market", "Print the market: on-demand and spot prices, speeds, and the revocation "
                                                 "rates estimated from each scenario's traces");
-  ma->add(mk);
+  ma->add_market(mk);
   mk->callback([ma] {
     tune::Market m = ma->load();
     std::printf("%s\non-demand prices: %s\nspeeds: %s\n\n", m.name.c_str(), m.on_demand_source.c_str(), m.speed_note.c_str());

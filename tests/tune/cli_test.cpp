@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "tune/tune_test_util.h"
 #include "veil/tune/curves.h"
@@ -132,6 +134,26 @@ TEST(TuneCli, BadInputsSayWhatIsWrong) {
   r = sh(veil_bin + " tune market --data /nonexistent");
   EXPECT_NE(r.text.find("no spot data under /nonexistent"), std::string::npos) << r.text;
   std::filesystem::remove_all(d);
+}
+
+// Numbers the simulation cannot use are refused by name (they gave negative wall times, or were
+// silently replaced by the default), and `tune market` lists only the options it reads.
+TEST(TuneCli, OutOfRangeNumbersAreRefused) {
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"replay --epoch-minutes -3", "--epoch-minutes: must be a number > 0, got -3"},
+           {"eval --epoch-minutes 0", "--epoch-minutes: must be a number > 0, got 0"},
+           {"replay --overhead -1", "--overhead: must be a number >= 0, got -1"},
+           {"replay --notice -5", "--notice: must be a number >= 0, got -5"},
+           {"replay --stop-prob 2", "--stop-prob: Value 2 not in range"},
+           {"replay --max-trials -4", "--max-trials: Value -4 not in range"}}) {
+    const auto r = sh(veil_bin + " tune " + args);
+    EXPECT_EQ(r.rc, 105) << args << "\n" << r.text;
+    EXPECT_NE(r.text.find(message), std::string::npos) << args << "\n" << r.text;
+  }
+  const auto help = sh(veil_bin + " tune market --help");
+  ASSERT_EQ(help.rc, 0);
+  EXPECT_NE(help.text.find("--data"), std::string::npos) << help.text;
+  EXPECT_EQ(help.text.find("--stop-prob"), std::string::npos) << help.text;
 }
 
 TEST(TuneCli, ReplayIsRepeatableBySeed) {

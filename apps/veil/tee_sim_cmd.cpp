@@ -46,11 +46,13 @@ void register_tee_sim(CLI::App& app) {
       "Simulate TEE workers (SGX enclaves) on a fleet of hosts: the same request stream placed by the EPC-aware "
       "balancer and by EPC-blind ones; throughput, p50/p99 latency, refusals, hosts, EPC overcommitment "
       "(modelled: no enclave runs here)");
-  cmd->add_option("--model", a->model, "GPT-2 size whose enclave is simulated: gpt2, gpt2-medium, gpt2-large, gpt2-xl")
-      ->capture_default_str();
+  CLI::Option* model =
+      cmd->add_option("--model", a->model, "GPT-2 size whose enclave is simulated: gpt2, gpt2-medium, gpt2-large, gpt2-xl")
+          ->capture_default_str();
   cmd->add_option("--config", a->config, "A GPT-2 config.json instead of --model (n_layer, n_embd, n_positions, "
                                          "vocab_size, n_inner, torch_dtype)")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->excludes(model);
   cmd->add_option("--hosts", a->o.hosts, "Hosts in the fleet")->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->add_option("--epc-gib", a->epc_gib, "Usable EPC per host, GiB")->capture_default_str()->check(positive);
   cmd->add_option("--slots", a->o.slots, "Requests a host runs at once (cores)")
@@ -64,9 +66,11 @@ void register_tee_sim(CLI::App& app) {
   cmd->add_option("--max-context", a->o.max_context, "Longest context, tokens (at most n_positions)")
       ->capture_default_str();
   cmd->add_option("--service-base", a->o.service_base, "Service seconds per request without paging, fixed part")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative);
   cmd->add_option("--service-per-token", a->o.service_per_token, "Service seconds per context token")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative);
   cmd->add_option("--max-queue", a->o.max_queue, "Waiting requests (all hosts) beyond which arrivals are refused")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
@@ -84,7 +88,9 @@ void register_tee_sim(CLI::App& app) {
     std::string model_name = a->model;
     if (!a->config.empty()) {
       std::ifstream f(a->config);
-      o.model = serve::enclave_model_from_config(nlohmann::json::parse(f), a->config);
+      const nlohmann::json config = nlohmann::json::parse(f, nullptr, false);
+      if (config.is_discarded()) throw std::invalid_argument("--config " + a->config + " is not JSON (a GPT-2 config.json)");
+      o.model = serve::enclave_model_from_config(config, a->config);
       model_name = a->config;
     } else {
       auto it = presets().find(a->model);

@@ -243,5 +243,28 @@ TEST(TeeSimCli, OneRowPerPlacerAndRateDeterministically) {
   EXPECT_TRUE(contains(bad.out, "context 2048 is outside 1..1024 (the model's n_positions)")) << bad.out;
 }
 
+// Negative service times (they gave negative latencies), a --config that is not JSON and a --config
+// next to --model are refused by name.
+TEST(TeeSimCli, BadInputsAreClearErrors) {
+  using nn::test::contains;
+  using nn::test::run_command;
+  const std::string veil = std::string(VEIL_BINARY) + " tee-sim --duration 10 ";
+  auto r = run_command(veil + "--service-per-token -1 2>&1");
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_TRUE(contains(r.out, "--service-per-token: must be a number >= 0, got -1")) << r.out;
+  r = run_command(veil + "--service-base -0.5 2>&1");
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_TRUE(contains(r.out, "--service-base: must be a number >= 0, got -0.5")) << r.out;
+  nn::test::TempDir tmp;
+  const std::string config = tmp.path() + "/config.json";
+  std::ofstream(config) << "not json";
+  r = run_command(veil + "--config " + config + " 2>&1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(contains(r.out, "--config " + config + " is not JSON")) << r.out;
+  r = run_command(veil + "--config " + config + " --model gpt2 2>&1");
+  EXPECT_EQ(r.rc, 108);
+  EXPECT_TRUE(contains(r.out, "excludes")) << r.out;
+}
+
 }  // namespace
 }  // namespace veil::serve

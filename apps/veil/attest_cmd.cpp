@@ -88,7 +88,8 @@ void register_attest(CLI::App& app) {
   cmd->add_option("--at", args->at,
                   "Verification time: ISO-8601 UTC (2025-06-20T00:00:00Z) or unix seconds. Certificates, CRLs, TCB "
                   "info and QE identity must all be valid then; pass the current time for a live decision")
-      ->required();
+      ->required()
+      ->check(parsed_by(parse_time));
   cmd->add_flag("--json", args->json, "Print the result as one JSON object (\"verified\", and \"check\"/\"reason\" on failure)");
   cmd->callback([args] {
     const int64_t at = parse_time(args->at);

@@ -87,6 +87,7 @@ TEST(AttestCollateral, TimesAreIsoUtcOrUnixSeconds) {
   EXPECT_THROW(parse_time("2025-06-20T00:00:00+02:00"), std::invalid_argument);
   EXPECT_THROW(parse_time("2025-13-20T00:00:00Z"), std::invalid_argument);
   EXPECT_THROW(parse_time("2025-02-30T00:00:00Z"), std::invalid_argument);
+  EXPECT_THROW(parse_time("99999999999999999999"), std::invalid_argument);  // not std::stoll's out_of_range
   EXPECT_EQ(format_time(parse_time("2024-02-29T23:59:59Z")), "2024-02-29T23:59:59Z");
   EXPECT_THROW(parse_time("yesterday"), std::invalid_argument);
 }

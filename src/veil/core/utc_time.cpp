@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
@@ -11,7 +12,12 @@ namespace veil {
 
 int64_t parse_time(std::string_view text) {
   const std::string s(text);
-  if (!s.empty() && std::all_of(s.begin(), s.end(), ::isdigit)) return std::stoll(s);
+  if (!s.empty() && std::all_of(s.begin(), s.end(), ::isdigit)) {
+    int64_t t = 0;
+    if (std::from_chars(s.data(), s.data() + s.size(), t).ec != std::errc())
+      throw std::invalid_argument("\"" + s + "\" is too large for unix seconds");
+    return t;
+  }
   std::tm tm{};
   int consumed = 0;
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,

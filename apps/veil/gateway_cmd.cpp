@@ -124,6 +124,9 @@ void run_gateway(const GatewayArgs& a) {
   if (a.local_tee > 0 && a.tee_epc_mb <= 0)
     throw std::invalid_argument("--local-tee needs --tee-epc-mb (the usable EPC of each simulated TEE host, in MiB)");
   if (a.local_tee > 0 && !a.tee_config.empty()) throw std::invalid_argument("give either --local-tee N or --tee-config FILE");
+  if (a.autoscale && a.min_groups > a.max_groups)
+    throw std::invalid_argument("--min-groups " + std::to_string(a.min_groups) + " is above --max-groups " +
+                                std::to_string(a.max_groups) + ": the autoscaler's floor must not exceed its ceiling");
   serve::GatewayOptions o;
   o.balancer.policy = serve::parse_policy(a.policy);
   o.balancer.slo_seconds = a.slo_ms / 1e3;

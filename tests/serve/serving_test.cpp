@@ -80,6 +80,21 @@ class GatewayStack : public ::testing::Test {
   bool kms_ = false;  // the parties fetch their keys from a local KMS
 };
 
+// Flags that cannot work are refused before any certificate, bundle or party is made.
+TEST(GatewayCli, BadFlagsAreRefusedBeforeAnythingStarts) {
+  nn::test::TempDir tmp;
+  const std::string state = tmp.path() + "/state";
+  const std::string gateway = std::string(VEIL_BINARY) + " gateway --local 1 --model " +
+                              nn::test::repo_path("models/tiny-gpt2") + " --state-dir " + state;
+  auto r = nn::test::run_command(gateway + " --autoscale --min-groups 3 --max-groups 2 2>&1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(nn::test::contains, r.out, "--min-groups 3 is above --max-groups 2");
+  r = nn::test::run_command(gateway + " --listen 8080 2>&1");
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(nn::test::contains, r.out, "--listen: bad endpoint '8080'");
+  EXPECT_FALSE(std::filesystem::exists(state));
+}
+
 // A load test against a port where no gateway answers fails at once; it reported every request
 // as failed and exited 0.
 TEST(LoadtestCli, NoGatewayIsAClearError) {

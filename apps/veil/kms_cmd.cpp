@@ -201,6 +201,13 @@ void register_issue_token(CLI::App* kms) {
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Write the token to this new file (mode 0600) instead of stdout");
   cmd->callback([a] {
+    if (!a->out.empty()) {  // checked before the token is stored: a token that cannot be written is lost
+      const std::filesystem::path out(a->out), dir = out.parent_path().empty() ? "." : out.parent_path();
+      if (std::filesystem::exists(out))
+        throw std::invalid_argument("--out " + a->out + " already exists: remove it or choose another file");
+      if (!std::filesystem::is_directory(dir))
+        throw std::invalid_argument("--out " + a->out + ": no directory " + dir.string());
+    }
     serve::KmsStore store(a->db.db, a->db.source());
     const std::string token = serve::issue_bootstrap_token(store, a->id, serve::system_now(), a->ttl);
     if (a->out.empty()) {

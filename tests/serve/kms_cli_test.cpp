@@ -87,5 +87,21 @@ TEST_F(KmsCliTest, KeysPoliciesAndMasterKeyRotation) {
   EXPECT_EQ(out.find(std::string(64, 'b')), std::string::npos);  // status shows no key
 }
 
+// An --out that cannot be written is refused before the token is stored, so that no token
+// exists that nobody received.
+TEST_F(KmsCliTest, IssueTokenRefusesAnExistingOutFileBeforeIssuing) {
+  ASSERT_EQ(kms({"init", "--kms-ca-out", tmp_.path() + "/kms-ca.pem"}, master_).first, 0);
+  ASSERT_EQ(kms({"add-org", "acme"}, master_).first, 0);
+  const std::string token = tmp_.path() + "/token";
+  const std::vector<std::string> issue{"issue-token", "--org", "acme", "--party", "0", "--worker", "w0", "--out", token};
+  ASSERT_EQ(kms(issue, master_).first, 0);
+  auto [rc, out] = kms(issue, master_);
+  EXPECT_EQ(rc, 1);
+  EXPECT_PRED2(nn::test::contains, out, "--out " + token + " already exists: remove it or choose another file");
+  std::tie(rc, out) = kms({"status"}, master_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out).at("tokens").size(), 1u);
+}
+
 }  // namespace
 }  // namespace veil::serve::test

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <filesystem>
 #include <thread>
 
 #include "veil/core/fixed_point.h"
+#include "veil/mpc/io.h"
 #include "veil/mpc/runtime.h"
 #include "veil/nn/checkpoint.h"
 #include "veil/nn/gpt2.h"
@@ -96,6 +98,67 @@ TEST_P(MpcBackendTest, Gpt2LogitsMatchPlaintext) {
 INSTANTIATE_TEST_SUITE_P(TokenInputs, MpcBackendTest,
                          ::testing::Values(TokenInput::secret_ids, TokenInput::client_onehot),
                          [](const auto& info) { return info.param == TokenInput::secret_ids ? "SecretIds" : "ClientOneHot"; });
+
+// softmax(scores)·v with more keys than v has columns: normalised after the product, (e·v)·r,
+// within the softmax's error of a double reference, causal and not, and cheaper than normalising
+// the N probabilities first (the same inputs through softmax then matmul, in the same run).
+TEST(MpcBackendAttend, NormalisesAfterTheProductWithinTheSoftmaxErrorAndSendsLess) {
+  const int64_t heads = 2, tq = 3, tk = 80, d = 8;
+  const int f = mpc::Config{}.frac_bits<uint64_t>();
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> us(-6.0, 6.0), uv(-2.0, 2.0);
+  std::vector<double> s(size_t(heads * tq * tk)), v(size_t(heads * tk * d));
+  for (double& x : s) x = us(rng);
+  for (double& x : v) x = uv(rng);
+  for (bool causal : {false, true}) {
+    std::vector<double> fused, plain;
+    mpc::ClientPort port;
+    const mpc::PartyTraffic traffic = mpc::run_parties([&](mpc::Context& ctx) {
+      MpcBackend be(ctx, MpcBackend::WeightShares{}, port, TokenInput::secret_ids);
+      auto share = [&](const std::vector<double>& xs, Shape shape) {
+        veil::Tensor<uint64_t> t(shape);
+        for (size_t i = 0; i < xs.size(); ++i) t[i] = fxp_encode<uint64_t>(xs[i], f);
+        return mpc::share_input(ctx, 0, t, shape);
+      };
+      const auto ss = share(s, {heads, tq, tk}), vv = share(v, {heads, tk, d});
+      mpc::AShare<uint64_t> y1, y2;
+      {
+        net::Link::Scope scope(ctx.link(), "fused");
+        y1 = be.attend(ss, vv, causal);
+      }
+      {
+        net::Link::Scope scope(ctx.link(), "plain");
+        y2 = be.matmul(be.softmax(ss, causal), vv);
+      }
+      const auto o1 = fxp_decode<uint64_t>(mpc::reveal_all(ctx, y1).data, f);
+      const auto o2 = fxp_decode<uint64_t>(mpc::reveal_all(ctx, y2).data, f);
+      if (ctx.id() == 0) fused = o1, plain = o2;
+    });
+    ASSERT_EQ(fused.size(), size_t(heads * tq * d));
+    double worst = 0, worst_plain = 0;
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < tq; ++i) {
+        const int64_t last = causal ? i + (tk - tq) : tk - 1;
+        const double* row = s.data() + (h * tq + i) * tk;
+        double mx = row[0], sum = 0;
+        for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
+        for (int64_t j = 0; j <= last; ++j) sum += std::exp(row[j] - mx);
+        for (int64_t c = 0; c < d; ++c) {
+          double want = 0;
+          for (int64_t j = 0; j <= last; ++j) want += std::exp(row[j] - mx) / sum * v[size_t((h * tk + j) * d + c)];
+          const size_t at = size_t((h * tq + i) * d + c);
+          worst = std::max(worst, std::abs(fused[at] - want));
+          worst_plain = std::max(worst_plain, std::abs(plain[at] - want));
+        }
+      }
+    EXPECT_LT(worst, 1e-4) << "causal " << causal;
+    EXPECT_LT(worst_plain, 1e-4) << "causal " << causal;
+    for (int p = 0; p < 3; ++p) {
+      const uint64_t a = traffic.by_tag[size_t(p)].at("fused").bytes, b = traffic.by_tag[size_t(p)].at("plain").bytes;
+      EXPECT_LT(a, b) << "party " << p;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace veil::nn

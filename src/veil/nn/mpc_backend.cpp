@@ -12,6 +12,7 @@
 #include "veil/fxp/softmax.h"
 #include "veil/mpc/arithmetic.h"
 #include "veil/mpc/boolean.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/io.h"
 #include "veil/mpc/layout.h"
 
@@ -147,6 +148,28 @@ Share MpcBackend::softmax(const Share& x, bool causal) {
   fxp::SoftmaxOptions opt;
   opt.causal = causal;
   return fxp::f_softmax(ctx_, x, opt);
+}
+
+// (e·v)·r is formed at up to this many fraction bits before its truncation (|y|·2^44 < 2^62).
+constexpr int kAttendProductBits = 44;
+
+Share MpcBackend::attend(const Share& scores, const Share& v, bool causal) {
+  const int64_t n = scores.shape.back(), d = v.shape.back();
+  if (n <= d) return matmul(softmax(scores, causal), v);
+  fxp::SoftmaxParts<uint64_t> parts;
+  {
+    net::Link::Scope scope(ctx_.link(), "softmax");
+    fxp::SoftmaxOptions opt;
+    opt.causal = causal;
+    parts = fxp::f_softmax_parts(ctx_, scores, opt);  // e (..., T, N), r (..., T), F fraction bits
+  }
+  net::Link::Scope scope(ctx_.link(), "linear");  // where p·v is counted (matmul)
+  const int f = frac_bits();
+  Share ev = mpc::matmul_aa(ctx_, parts.e, v);  // (..., T, D) at 2F
+  int f_ev = 2 * f;
+  if (const int over = f_ev + f - kAttendProductBits; over > 0) ev = mpc::trunc_a(ctx_, ev, over), f_ev -= over;
+  // One fused product and truncation back to F fraction bits.
+  return mpc::mul_aa_trunc(ctx_, ev, mpc::repeat_each(parts.r, d, ev.shape), f_ev);
 }
 
 // (T, H·D) -> (H, T, D)

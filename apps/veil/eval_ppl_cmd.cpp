@@ -84,7 +84,16 @@ void run_eval_ppl(const EvalPplArgs& a) {
   nn::Gpt2Checkpoint ck = nn::load_gpt2_checkpoint(a.model);
   std::vector<int32_t> ids = tok.encode(a.heldout ? nn::heldout_text(text.str()) : text.str());
   if (a.tokens > 0 && int64_t(ids.size()) > a.tokens) ids.resize(size_t(a.tokens));
+  if (ids.size() < 2)
+    throw std::invalid_argument(
+        (a.tokens == 1 ? std::string("--tokens 1 leaves one token")
+                       : (a.heldout ? "the held-out split of --text (its last 10%, from a line start)" : "--text " + a.text) +
+                             " has " + std::to_string(ids.size()) + " tokens") +
+        "; perplexity needs at least 2");
   const int64_t context = a.context > 0 ? a.context : ck.config.n_positions;
+  if (context < 2 || context > ck.config.n_positions)
+    throw std::invalid_argument("--context " + std::to_string(a.context) + " is outside 2.." +
+                                std::to_string(ck.config.n_positions) + " (the model's n_positions; 0 uses it)");
 
   const auto start = std::chrono::steady_clock::now();
   const Scored s = score(a, ck, ids, context);

@@ -116,6 +116,21 @@ TEST(Cli, EvalKvBadNumbersAreClearErrors) {
   refused("--policies full --agreement 100", "eval-kv: --agreement 100 needs");
 }
 
+// A text too short to score says which part is short (it was "the text must have at least 2
+// tokens" for a held-out split that is empty), and --context names itself.
+TEST(Cli, EvalPplShortTextAndBadContextNameTheFlag) {
+  test::TempDir tmp;
+  const std::string text = tmp.path() + "/text.txt";
+  std::ofstream(text) << "the dog sleeps in the sun while the fox runs to the forest.";  // one line: no held-out split
+  const std::string base = "eval-ppl --model " + test::gpt2_fixture() + " --text " + text;
+  test::CommandResult r = test::run_command(veil_cmd(base + " --heldout 2>&1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(test::contains, r.out, "the held-out split of --text (its last 10%, from a line start) has 0 tokens");
+  r = test::run_command(veil_cmd(base + " --context 1 2>&1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(test::contains, r.out, "--context 1 is outside 2..64 (the model's n_positions; 0 uses it)");
+}
+
 TEST(Cli, EvalPplMatchesTheLibrary) {
   test::TempDir tmp;
   const std::string text = tmp.path() + "/text.txt";

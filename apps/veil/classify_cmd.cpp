@@ -200,7 +200,8 @@ void register_classify(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--truncate", a->truncate,
                 "With --text: cut a text longer than max_position_embeddings tokens (from the end of the longer text "
-                "of a pair) instead of failing");
+                "of a pair) instead of failing")
+      ->needs(text);
   cmd->add_flag("--json", a->json,
                 "Print JSON: ids, token_types, tokens (with --text), logits, probabilities, label, label_id, total_ms, "
                 "and with mpc the bytes sent between the parties (all, busiest), rounds, and client bytes sent and "

@@ -185,6 +185,8 @@ TEST(ClassifyCli, InputIsTextOrIds) {
   EXPECT_PRED2(test::contains, fails("--model " + test::bert_fixture()).out, "give --text");
   EXPECT_PRED2(test::contains, fails("--model " + test::bert_fixture() + " --text hi --ids 2").out, "--text excludes --ids");
   EXPECT_PRED2(test::contains, fails("--model " + test::bert_fixture() + " --ids 2 --text-pair hi").out, "--text-pair requires --text");
+  // --truncate cuts tokenized text only; with --ids it was ignored without a word
+  EXPECT_PRED2(test::contains, fails("--model " + test::bert_fixture() + " --ids 2 --truncate").out, "--truncate requires --text");
 }
 
 }  // namespace

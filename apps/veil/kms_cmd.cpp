@@ -98,9 +98,13 @@ void register_add_org(CLI::App* kms) {
       ->capture_default_str();
   cmd->add_option("--ca-out", a->ca_out, "Also write the CA certificate to this file");
   cmd->callback([a] {
+    const std::filesystem::path ca_dir = std::filesystem::path(a->ca_out).parent_path();
+    if (!ca_dir.empty() && !std::filesystem::is_directory(ca_dir))  // checked before the organisation is added
+      throw std::invalid_argument("--ca-out " + a->ca_out + ": no directory " + ca_dir.string());
     serve::KmsStore store(a->db.db, a->db.source());
     store.add_org(a->org, serve::system_now(), a->days);
-    if (!a->ca_out.empty()) std::ofstream(a->ca_out) << *store.org_ca_cert(a->org);
+    if (!a->ca_out.empty() && !(std::ofstream(a->ca_out) << *store.org_ca_cert(a->org)))
+      throw std::runtime_error("added organisation " + a->org + " but cannot write --ca-out " + a->ca_out);
     std::printf("added organisation %s\n", a->org.c_str());
   });
 }

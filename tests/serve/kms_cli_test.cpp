@@ -87,6 +87,19 @@ TEST_F(KmsCliTest, KeysPoliciesAndMasterKeyRotation) {
   EXPECT_EQ(out.find(std::string(64, 'b')), std::string::npos);  // status shows no key
 }
 
+// A --ca-out in a folder that does not exist is refused before the organisation is added (the
+// organisation was added and the file silently not written).
+TEST_F(KmsCliTest, AddOrgRefusesACaOutItCannotWrite) {
+  ASSERT_EQ(kms({"init", "--kms-ca-out", tmp_.path() + "/kms-ca.pem"}, master_).first, 0);
+  const std::string ca = tmp_.path() + "/missing/acme-ca.pem";
+  auto [rc, out] = kms({"add-org", "acme", "--ca-out", ca}, master_);
+  EXPECT_EQ(rc, 1);
+  EXPECT_PRED2(nn::test::contains, out, "--ca-out " + ca + ": no directory " + tmp_.path() + "/missing");
+  std::tie(rc, out) = kms({"add-org", "acme", "--ca-out", tmp_.path() + "/acme-ca.pem"}, master_);
+  EXPECT_EQ(rc, 0) << out;  // not added by the refused call
+  EXPECT_TRUE(std::filesystem::exists(tmp_.path() + "/acme-ca.pem"));
+}
+
 // An --out that cannot be written is refused before the token is stored, so that no token
 // exists that nobody received.
 TEST_F(KmsCliTest, IssueTokenRefusesAnExistingOutFileBeforeIssuing) {

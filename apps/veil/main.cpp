@@ -1,8 +1,29 @@
 // veil: private machine learning. One binary, one subcommand per job.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "veil/commands.h"
+
+namespace {
+
+// A word that names none of the subcommands of a command that needs one ("veil foo", "veil tune
+// foo"): CLI11 would say only "A subcommand is required". Returns the error, or "" when none.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  std::string path = "veil";
+  for (int i = 1; i < argc && argv[i][0] != '-' && at->get_require_subcommand_min() > 0; ++i) {
+    try {
+      at = at->get_subcommand(argv[i]);
+    } catch (const CLI::OptionNotFound&) {
+      return path + ": unknown command '" + argv[i] + "'; `" + path + " --help` lists the commands";
+    }
+    path += std::string(" ") + argv[i];
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"veil — private transformer inference by three-party secret sharing"};
@@ -23,6 +44,10 @@ int main(int argc, char** argv) {
   veil::app::register_tee_sim(app);
   veil::app::register_tee_worker(app);
   veil::app::register_tune(app);
+  if (const std::string error = unknown_command(app, argc, argv); !error.empty()) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return static_cast<int>(CLI::ExitCodes::ExtrasError);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -63,6 +63,16 @@ TEST(Cli, GenerateBadModelFolderIsAClearError) {
   EXPECT_PRED2(test::contains, r.out, "vocab.json");
 }
 
+// A mistyped command is named (CLI11 said only "A subcommand is required").
+TEST(Cli, UnknownCommandIsNamed) {
+  test::CommandResult r = test::run_command(veil_cmd("generat --model x 2>&1"));
+  EXPECT_EQ(r.rc, 109);
+  EXPECT_PRED2(test::contains, r.out, "veil: unknown command 'generat'; `veil --help` lists the commands");
+  r = test::run_command(veil_cmd("tune replays 2>&1"));
+  EXPECT_EQ(r.rc, 109);
+  EXPECT_PRED2(test::contains, r.out, "veil tune: unknown command 'replays'; `veil tune --help` lists the commands");
+}
+
 // A number out of range names the flag and the bound, not CLI11's 309-digit largest double.
 TEST(Cli, NegativeNumbersAreClearErrors) {
   const std::string model = " --model " + test::gpt2_fixture();

@@ -363,7 +363,9 @@ void register_loadtest(CLI::App& app) {
   cmd->add_option("--kill-party-at-s", a->kill_at_s,
                   "Kill (SIGKILL) party 1 of the busiest local group this many seconds into each run")
       ->check(CLI::Range(0.0, 600.0));
-  cmd->add_option("--slo-ms", a->slo_ms, "The latency objective (reported; passed to a local gateway)")->capture_default_str();
+  cmd->add_option("--slo-ms", a->slo_ms, "The latency objective (reported; passed to a local gateway)")
+      ->check(CLI::Range(1.0, 3.6e6))  // as `veil gateway --slo-ms`
+      ->capture_default_str();
   cmd->add_flag("--json", a->json_out, "Print the runs as JSON");
   cmd->add_option("--backend", a->backend,
                   "The requests' \"backend\": mpc (party groups), or tee (the gateway's TEE workers: start them with "

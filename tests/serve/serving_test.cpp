@@ -109,6 +109,9 @@ TEST(LoadtestCli, NoGatewayIsAClearError) {
   EXPECT_EQ(r.rc, 1);
   EXPECT_PRED2(nn::test::contains, r.out, "unknown balancer policy 'fastest'");
   EXPECT_FALSE(nn::test::contains(r.out, "starting a local gateway")) << r.out;
+  r = nn::test::run_command(std::string(VEIL_BINARY) + " loadtest --gateway " + address + " --slo-ms -5 2>&1");
+  EXPECT_EQ(r.rc, 105);  // was reported as 0% within the SLO, or made a local gateway exit ("see ...log")
+  EXPECT_PRED2(nn::test::contains, r.out, "--slo-ms: Value -5 not in range");
 }
 
 TEST_F(GatewayStack, ServesCompletionsAndSessionsOnTwoGroups) {

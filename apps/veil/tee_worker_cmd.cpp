@@ -91,13 +91,13 @@ AeadKey model_key(const TeeServeArgs& a) {
 }
 
 void run_serve(const TeeServeArgs& a) {
+  if (!a.kms.empty() && !a.model_key.empty()) throw std::invalid_argument("--model-key and --kms exclude each other");
   if (a.sealed.empty() || a.listen.empty() || a.model_key.empty() == a.kms.empty())
     throw std::invalid_argument("serve needs --sealed (from `veil tee-worker seal`), --listen, and either --model-key "
                                 "(the key file) or --kms (the key released by the key management service)");
   if (a.tls.cert.empty() || a.tls.key.empty() || a.tls.ca.empty())
     throw std::invalid_argument("serve needs --cert, --key and --ca (tee-worker.pem, tee-worker.key and ca.pem from "
                                 "`veil certs`)");
-  if (!a.kms.empty() && !a.model_key.empty()) throw std::invalid_argument("--model-key and --kms exclude each other");
   if (a.kms.empty() && (!a.quote.empty() || !a.bootstrap_token.empty()))
     throw std::invalid_argument("--quote and --bootstrap-token are evidence for --kms");
   if (a.quote_kind != "sgx-dcap" && a.quote_kind != "tdx-dcap")

@@ -229,7 +229,7 @@ TEST_F(TeeWorkerProcess, BadFlagsAndAWrongKeyStopItWithAClearError) {
   fails_with({"tee-worker", "serve", "--listen", address_, "--model-key", key_}, "serve needs --sealed");
   fails_with({"tee-worker", "serve", "--sealed", sealed_, "--listen", address_, "--model-key", key_, "--kms",
               "https://127.0.0.1:1", "--cert", certs_ + "/tee-worker.pem", "--key", tls_key, "--ca", certs_ + "/ca.pem"},
-             "either --model-key");
+             "--model-key and --kms exclude each other");  // was the generic "serve needs ... either --model-key"
   std::vector<std::string> base{"tee-worker", "serve", "--sealed", sealed_, "--listen", address_, "--cert",
                                 certs_ + "/tee-worker.pem", "--key", tls_key, "--ca", certs_ + "/ca.pem"};
   auto with = [&](std::vector<std::string> extra) {

@@ -28,7 +28,7 @@ void add_kv_flags(CLI::App* cmd, KvFlags& f, bool with_policy) {
     cmd->add_option("--kv-policy", f.policy,
                     "KV-cache policy: full (keep and attend to everything), streaming (StreamingLLM: sinks + recent), "
                     "h2o (heavy hitters + recent), snapkv (prefill voting), quest (query-aware pages), topk (exact top-k by "
-                    "q·k: the oracle of query-aware selection), mpcache (static eviction + hierarchical cluster selection; "
+                    "q·k, a reference), mpcache (static eviction + hierarchical cluster selection; "
                     "runs under MPC). h2o, snapkv, quest and topk are plaintext only")
         ->group(g)
         ->capture_default_str();

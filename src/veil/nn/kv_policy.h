@@ -8,7 +8,7 @@
 //   h2o        nn/kv_h2o.h         plaintext
 //   snapkv     nn/kv_snapkv.h      plaintext
 //   quest      nn/kv_quest.h       plaintext
-//   topk       nn/kv_topk.h        plaintext (the oracle: exact top-k by q·k, a reference only)
+//   topk       nn/kv_topk.h        plaintext (exact top-k by q·k, a reference only)
 //   mpcache    nn/mpcache.h        any backend with the KvBackend operations (plaintext and MPC)
 // `full` is no policy at all: the cache keeps everything and attention is attend_all below.
 #pragma once

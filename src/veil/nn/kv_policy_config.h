@@ -23,7 +23,7 @@ enum class KvPolicyKind {
   snapkv,     // SnapKV: observation-window voting with pooling, at prefill
   quest,      // Quest: query-aware page selection by the per-page min/max upper bound
   mpcache,    // MPCache: look-once static eviction + hierarchical query-aware cluster selection
-  topk,       // exact top-k by q·k per head and step: the oracle of query-aware selection (last: the
+  topk,       // exact top-k by q·k per head and step, a plaintext reference (last: the
               // session request carries the number, nn/session_request.h)
 };
 

@@ -1,10 +1,12 @@
-// Exact top-k ("oracle") selection, plaintext only: the bound every query-aware token selection
-// works under. Nothing is evicted; at each decoding step every head attends to the
-// budget_tokens(budget, context) cached tokens with the highest exact scores q·k (ties to the
-// earlier token). Quest and MPCache approximate this choice with page or cluster summaries; this
-// policy reads every key, which under MPC would open the scores' order, so it is a reference for
-// the accuracy table (how much a fifth of the context can recover at all), not a policy to serve.
-// The prefill attends to everything.
+// Exact top-k selection, plaintext only. Nothing is evicted; at each decoding step every head
+// attends to the budget_tokens(budget, context) cached tokens with the highest exact scores q·k
+// (ties to the earlier token): the highest-probability tokens, so no choice of as many holds more
+// of the full softmax's probability, which mass() reports (eval-kv's "attention mass" column: how
+// spread a model's attention is, whatever the policy). Quest and MPCache rank page or cluster
+// summaries instead; this policy reads every key, which under MPC would open the scores' order, so
+// it is a reference for the accuracy table, not a policy to serve. (Holding the most mass is not
+// the same as the best perplexity: on the tiny fixture Quest's contiguous pages do better at low
+// budgets, docs/BENCHMARKS.md.) The prefill attends to everything.
 #pragma once
 #include "veil/nn/kv_head_rows.h"
 #include "veil/nn/kv_policy.h"

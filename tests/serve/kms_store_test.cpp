@@ -34,6 +34,23 @@ TEST_F(KmsStoreTest, DatabaseHoldsNoKeyBytesInTheClear) {
   EXPECT_EQ(raw.find(std::string(master.begin(), master.end())), std::string::npos);
 }
 
+// Names print as "org/party-N/worker" in the audit log: a '/' (or anything but letters, digits,
+// '.', '_', '-') would let two identities print alike, so the store refuses it and stores nothing.
+TEST_F(KmsStoreTest, OrganisationAndWorkerNamesAreRefusedUnlessPlain) {
+  for (const std::string& bad : std::vector<std::string>{"a/b", "", "org a", std::string(65, 'x'), "org\nfake"}) {
+    try {
+      store_->add_org(bad, kStart, 365);
+      ADD_FAILURE() << "organisation '" << bad << "' was accepted";
+    } catch (const KmsStoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("is not a name"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(store_->add_token(std::string(64, 'a'), {"org-a", 0, bad}, kStart + 60, kStart), KmsStoreError) << bad;
+  }
+  EXPECT_EQ(store_->orgs(), (std::vector<std::string>{"org-a", "org-b"}));
+  EXPECT_NO_THROW(store_->add_org("Org_c.1-x", kStart, 365));
+  EXPECT_NO_THROW(store_->add_token(std::string(64, 'b'), {"org-a", 0, "worker-0.eu_1"}, kStart + 60, kStart));
+}
+
 TEST_F(KmsStoreTest, ServerCertificateNamesLoopbackAndTheGivenHosts) {
   const X509Ptr cert = parse_cert(store_->server_cert().cert_pem);
   EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
@@ -249,7 +250,24 @@ CertAndKey KmsStore::server_cert() {
   return {s.text(0), open(s.text(1), kServerAad)};
 }
 
+namespace {
+
+// Organisation and worker names go into certificates (O, CN) and into the audit log's
+// "org/party-N/worker": 1 to 64 letters, digits, '.', '_' or '-', so that no two identities print
+// alike.
+void check_name(const char* what, const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+  if (!ok)
+    throw KmsStoreError(std::string(what) + " '" + name +
+                        "' is not a name: use 1 to 64 letters, digits, '.', '_' or '-'");
+}
+
+}  // namespace
+
 void KmsStore::add_org(const std::string& org, int64_t now, int ca_days) {
+  check_name("organisation", org);
   std::lock_guard lock(mu_);
   check_master();
   if (Stmt(db_, "SELECT 1 FROM orgs WHERE name = ?").bind(1, org).step())
@@ -392,6 +410,7 @@ std::vector<Policy> KmsStore::policies() {
 }
 
 void KmsStore::add_token(const std::string& token_hash, const WorkerIdentity& id, int64_t expires, int64_t now) {
+  check_name("worker", id.worker);
   std::lock_guard lock(mu_);
   if (!Stmt(db_, "SELECT 1 FROM orgs WHERE name = ?").bind(1, id.org).step())
     throw KmsStoreError("no organisation '" + id.org + "' (add it with `veil kms add-org`)");

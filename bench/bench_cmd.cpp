@@ -75,7 +75,9 @@ void register_bench(CLI::App& app) {
   auto* ops = bench->add_subcommand("ops", "Time each MPC operation on three in-process parties and print a "
                                            "markdown table (wall time, bytes, rounds, modelled LAN/WAN time)");
   ops->add_flag("--quick", o->quick, "Small shapes and 2 runs: a smoke run in seconds");
-  ops->add_option("--runs", o->runs, "Runs per operation; the table shows the median")->check(CLI::Range(1, 100));
+  ops->add_option("--runs", o->runs, "Runs per operation; the table shows the median (2 with --quick)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   ops->add_option("--filter", o->filter, "Only operations whose name contains this text");
   ops->add_option("--json", o->json_path, "Also write the rows as JSON to this file");
   ops->callback([o] {
@@ -87,7 +89,7 @@ void register_bench(CLI::App& app) {
   auto* costs = bench->add_subcommand("costs", "Print the declared cost of every kernel (rounds, bytes per party) "
                                                "as a markdown table, evaluated at n elements");
   auto n = std::make_shared<int64_t>(1 << 20);
-  costs->add_option("-n,--elements", *n, "Element count to evaluate the formulas at")->check(CLI::PositiveNumber);
+  costs->add_option("-n,--elements", *n, "Element count to evaluate the formulas at")->check(positive)->capture_default_str();
   costs->callback([n] { bench::print_cost_table(*n); });
 
   auto mo = std::make_shared<bench::ModelBenchOptions>();
@@ -97,7 +99,7 @@ void register_bench(CLI::App& app) {
                                                "links; the client's token inputs (encoded messages) are added to the "
                                                "embedding column and the total");
   model->add_flag("--quick", mo->quick, "2 layers instead of 12 (a smoke run)");
-  model->add_option("--model", mo->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}));
+  model->add_option("--model", mo->which, "gpt2, bert or all")->check(CLI::IsMember({"gpt2", "bert", "all"}))->capture_default_str();
   model->add_option("--json", mo->json_path, "Also write the rows as JSON to this file");
   model->add_option("--token-input", mo->token_input,
                     "How the client feeds tokens: onehot (it secret-shares one-hot rows; what generation does) or ids "
@@ -137,7 +139,7 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   kv->add_option("--eviction", ko->eviction, "Also the static-eviction table (true, false)")->capture_default_str();
   kv->add_option("--runs", ko->runs, "Runs per row; the table shows the run of median wall time")
-      ->check(CLI::PositiveNumber)
+      ->check(positive)
       ->capture_default_str();
   kv->add_option("--json", ko->json_path, "Also write every row and setting as JSON to this file");
   add_kv_flags(kv, *kf, false);
@@ -150,7 +152,7 @@ void register_bench(CLI::App& app) {
   auto* gemm = bench->add_subcommand("gemm", "Local ring GEMM (blocked) against a naive triple loop and a plaintext "
                                              "reference, both rings");
   auto reps = std::make_shared<int>(3);
-  gemm->add_option("--runs", *reps, "Runs per shape; medians are shown")->check(CLI::Range(1, 50));
+  gemm->add_option("--runs", *reps, "Runs per shape; medians are shown")->check(CLI::Range(1, 50))->capture_default_str();
   gemm->callback([reps] { bench::print_gemm_table(*reps); });
 }
 

@@ -146,8 +146,10 @@ void run_agreement(const EvalKvArgs& a, const nn::Gpt2Checkpoint& ck, const std:
       std::snprintf(flipped, sizeof flipped, "%lld", (long long)total.flipped);
       if (total.flipped > 0) std::snprintf(distance, sizeof distance, "%.2f%%", 100 * total.flipped_distance);
     }
-    std::printf("| %s | %lld | %lld | %.1f%% | %s | %s | %s | %s |\n", st ? "on (positions)" : "off",
-                (long long)total.selections, (long long)total.equal, 100 * total.fraction(), kept, error, flipped, distance);
+    char agreement[16] = "—";  // no selection compared: the prompt leaves no clusters to choose from
+    if (total.selections > 0) std::snprintf(agreement, sizeof agreement, "%.1f%%", 100 * total.fraction());
+    std::printf("| %s | %lld | %lld | %s | %s | %s | %s | %s |\n", st ? "on (positions)" : "off",
+                (long long)total.selections, (long long)total.equal, agreement, kept, error, flipped, distance);
     std::fflush(stdout);
   }
 }

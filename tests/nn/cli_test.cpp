@@ -83,6 +83,13 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   r = test::run_command(veil_cmd("eval-kv" + model + " --context 0 2>&1"));
   EXPECT_EQ(r.rc, 105);
   EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
+  r = test::run_command(veil_cmd("bench costs -n 0 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--elements: must be a number > 0, got 0");
+  EXPECT_FALSE(test::contains(r.out, "179769313486")) << r.out;
+  r = test::run_command(veil_cmd("bench kv --runs 0 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--runs: must be a number > 0, got 0");
 }
 
 // An empty prompt is refused before any party starts (it was "a party stopped before sending its
@@ -124,6 +131,11 @@ TEST(Cli, EvalKvBadNumbersAreClearErrors) {
   refused("--policies none", "--policies none prints only the agreement table: give --agreement N");
   refused("--policies full --agreement 1 --agreement-budget 5", "eval-kv: --agreement-budget must be in (0, 1]");
   refused("--policies full --agreement 100", "eval-kv: --agreement 100 needs");
+  // A prompt too short for any selection compares nothing: no agreement figure, not 100%.
+  const test::CommandResult r = test::run_command(veil_cmd(base + "--policies none --agreement 1 2>/dev/null"));
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_PRED2(test::contains, r.out, "| off | 0 | 0 | — |");
+  EXPECT_FALSE(test::contains(r.out, "100.0%")) << r.out;
 }
 
 // A text too short to score says which part is short (it was "the text must have at least 2

@@ -173,6 +173,9 @@ void run_generate(const GenerateArgs& args) {
   if (args.prompt.empty()) throw std::invalid_argument("--prompt is empty: give the text to continue");
   GenerateArgs a = args;
   a.opt.kv = a.kv.resolve();  // bad --kv-* flags fail before anything loads
+  if (a.opt.sampling.top_k > 0 && a.opt.sampling.temperature == 0)
+    throw std::invalid_argument("--top-k needs --temperature > 0: greedy decoding (temperature 0, the default) always "
+                                "takes the most likely token");
   const nn::KvPolicyKind k = a.opt.kv.kind;
   if ((a.backend == "mpc" || !a.parties.empty()) &&
       (k == nn::KvPolicyKind::h2o || k == nn::KvPolicyKind::snapkv || k == nn::KvPolicyKind::quest ||
@@ -270,7 +273,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--top-k", a->opt.sampling.top_k, "Sample among the k most likely tokens (0: all)")
       ->check(non_negative)
       ->capture_default_str();
-  cmd->add_option("--seed", a->opt.sampling.seed, "Seed of the client's sampling RNG")->capture_default_str();
+  cmd->add_option("--seed", a->opt.sampling.seed, "Seed of the client's sampling RNG")->check(non_negative)->capture_default_str();
   cmd->add_flag("--ignore-eos", a->ignore_eos, "Keep generating after <|endoftext|>");
   cmd->add_flag("--json", a->json,
                 "Print JSON: prompt_tokens, tokens, text, total_ms and per_token_ms (plaintext) or steps (mpc: per "

@@ -92,6 +92,17 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   EXPECT_PRED2(test::contains, r.out, "--runs: must be a number > 0, got 0");
 }
 
+// --top-k only shapes sampling: with greedy decoding it would be ignored without a word.
+TEST(Cli, TopKWithoutTemperatureAndANegativeSeedAreRefused) {
+  const std::string base = "generate --model " + test::gpt2_fixture() + " --prompt hi ";
+  test::CommandResult r = test::run_command(veil_cmd(base + "--top-k 5 2>&1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_PRED2(test::contains, r.out, "--top-k needs --temperature > 0");
+  r = test::run_command(veil_cmd(base + "--seed -1 2>&1"));
+  EXPECT_EQ(r.rc, 105);
+  EXPECT_PRED2(test::contains, r.out, "--seed: must be a number >= 0, got -1");
+}
+
 // An empty prompt is refused before any party starts (it was "a party stopped before sending its
 // output" with the MPC backend).
 TEST(Cli, GenerateEmptyPromptIsAClearError) {

@@ -10,6 +10,13 @@ namespace {
 
 std::string veil_cmd(const std::string& args) { return std::string(VEIL_BINARY) + " " + args; }
 
+// Runs veil with `args` (stderr folded into stdout) and expects exit code `rc` and `message`.
+void expect_refused(const std::string& args, int rc, const std::string& message) {
+  const test::CommandResult r = test::run_command(veil_cmd(args + " 2>&1"));
+  EXPECT_EQ(r.rc, rc) << args << "\n" << r.out;
+  EXPECT_PRED2(test::contains, r.out, message) << args;
+}
+
 TEST(Cli, GeneratePlaintextJson) {
   const std::string prompt = "the quick fox";
   const test::CommandResult r =
@@ -83,24 +90,15 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   r = test::run_command(veil_cmd("eval-kv" + model + " --context 0 2>&1"));
   EXPECT_EQ(r.rc, 105);
   EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
-  r = test::run_command(veil_cmd("bench costs -n 0 2>&1"));
-  EXPECT_EQ(r.rc, 105);
-  EXPECT_PRED2(test::contains, r.out, "--elements: must be a number > 0, got 0");
-  EXPECT_FALSE(test::contains(r.out, "179769313486")) << r.out;
-  r = test::run_command(veil_cmd("bench kv --runs 0 2>&1"));
-  EXPECT_EQ(r.rc, 105);
-  EXPECT_PRED2(test::contains, r.out, "--runs: must be a number > 0, got 0");
+  expect_refused("bench costs -n 0", 105, "--elements: must be a number > 0, got 0");
+  expect_refused("bench kv --runs 0", 105, "--runs: must be a number > 0, got 0");
 }
 
 // --top-k only shapes sampling: with greedy decoding it would be ignored without a word.
 TEST(Cli, TopKWithoutTemperatureAndANegativeSeedAreRefused) {
   const std::string base = "generate --model " + test::gpt2_fixture() + " --prompt hi ";
-  test::CommandResult r = test::run_command(veil_cmd(base + "--top-k 5 2>&1"));
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_PRED2(test::contains, r.out, "--top-k needs --temperature > 0");
-  r = test::run_command(veil_cmd(base + "--seed -1 2>&1"));
-  EXPECT_EQ(r.rc, 105);
-  EXPECT_PRED2(test::contains, r.out, "--seed: must be a number >= 0, got -1");
+  expect_refused(base + "--top-k 5", 1, "--top-k needs --temperature > 0");
+  expect_refused(base + "--seed -1", 105, "--seed: must be a number >= 0, got -1");
 }
 
 // An empty prompt is refused before any party starts (it was "a party stopped before sending its
@@ -156,12 +154,8 @@ TEST(Cli, EvalPplShortTextAndBadContextNameTheFlag) {
   const std::string text = tmp.path() + "/text.txt";
   std::ofstream(text) << "the dog sleeps in the sun while the fox runs to the forest.";  // one line: no held-out split
   const std::string base = "eval-ppl --model " + test::gpt2_fixture() + " --text " + text;
-  test::CommandResult r = test::run_command(veil_cmd(base + " --heldout 2>&1"));
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_PRED2(test::contains, r.out, "the held-out split of --text (its last 10%, from a line start) has 0 tokens");
-  r = test::run_command(veil_cmd(base + " --context 1 2>&1"));
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_PRED2(test::contains, r.out, "--context 1 is outside 2..64 (the model's n_positions; 0 uses it)");
+  expect_refused(base + " --heldout", 1, "the held-out split of --text (its last 10%, from a line start) has 0 tokens");
+  expect_refused(base + " --context 1", 1, "--context 1 is outside 2..64 (the model's n_positions; 0 uses it)");
 }
 
 TEST(Cli, EvalPplMatchesTheLibrary) {

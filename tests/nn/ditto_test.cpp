@@ -203,22 +203,8 @@ TEST(DittoBackendTest, AttendNormalisesAfterTheProductWithinTheSoftmaxError) {
       };
       const SimTensor ys = sim.attend(sim_tensor(s, sring, sf, {heads, tq, tk}), sim_tensor(v, Ring::FM64, vf, {heads, tk, d}), causal);
       ASSERT_EQ(got.size(), size_t(heads * tq * d));
-      double worst = 0, worst_sim = 0;
-      for (int64_t h = 0; h < heads; ++h)
-        for (int64_t i = 0; i < tq; ++i) {
-          const int64_t last = causal ? i + (tk - tq) : tk - 1;
-          const double* row = s.data() + (h * tq + i) * tk;
-          double mx = row[0], sum = 0;
-          for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
-          for (int64_t j = 0; j <= last; ++j) sum += std::exp(row[j] - mx);
-          for (int64_t c = 0; c < d; ++c) {
-            double want = 0;
-            for (int64_t j = 0; j <= last; ++j) want += std::exp(row[j] - mx) / sum * v[size_t((h * tk + j) * d + c)];
-            const size_t at = size_t((h * tq + i) * d + c);
-            worst = std::max(worst, std::abs(got[at] - want));
-            worst_sim = std::max(worst_sim, std::abs(ys.v[at] - want));
-          }
-        }
+      const std::vector<double> want = test::softmax_times_v(s, v, heads, tq, tk, d, causal);
+      const double worst = test::max_abs_diff(got, want), worst_sim = test::max_abs_diff(ys.v, want);
       std::printf("[ditto] attend %s%s: |MPC - exact| %.2e, |simulation - exact| %.2e\n", name, causal ? " (causal)" : "",
                   worst, worst_sim);
       EXPECT_LT(worst, 2e-4) << name << (causal ? " causal" : "");

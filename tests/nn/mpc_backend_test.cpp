@@ -4,10 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <filesystem>
+#include <random>
 #include <thread>
 
+#include "nn_test_util.h"
 #include "veil/core/fixed_point.h"
 #include "veil/mpc/io.h"
 #include "veil/mpc/runtime.h"
@@ -135,24 +136,10 @@ TEST(MpcBackendAttend, NormalisesAfterTheProductWithinTheSoftmaxErrorAndSendsLes
       if (ctx.id() == 0) fused = o1, plain = o2;
     });
     ASSERT_EQ(fused.size(), size_t(heads * tq * d));
-    double worst = 0, worst_plain = 0;
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < tq; ++i) {
-        const int64_t last = causal ? i + (tk - tq) : tk - 1;
-        const double* row = s.data() + (h * tq + i) * tk;
-        double mx = row[0], sum = 0;
-        for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
-        for (int64_t j = 0; j <= last; ++j) sum += std::exp(row[j] - mx);
-        for (int64_t c = 0; c < d; ++c) {
-          double want = 0;
-          for (int64_t j = 0; j <= last; ++j) want += std::exp(row[j] - mx) / sum * v[size_t((h * tk + j) * d + c)];
-          const size_t at = size_t((h * tq + i) * d + c);
-          worst = std::max(worst, std::abs(fused[at] - want));
-          worst_plain = std::max(worst_plain, std::abs(plain[at] - want));
-        }
-      }
-    EXPECT_LT(worst, 1e-4) << "causal " << causal;
-    EXPECT_LT(worst_plain, 1e-4) << "causal " << causal;
+    ASSERT_EQ(plain.size(), fused.size());
+    const std::vector<double> want = test::softmax_times_v(s, v, heads, tq, tk, d, causal);
+    EXPECT_LT(test::max_abs_diff(fused, want), 1e-4) << "causal " << causal;
+    EXPECT_LT(test::max_abs_diff(plain, want), 1e-4) << "causal " << causal;
     for (int p = 0; p < 3; ++p) {
       const uint64_t a = traffic.by_tag[size_t(p)].at("fused").bytes, b = traffic.by_tag[size_t(p)].at("plain").bytes;
       EXPECT_LT(a, b) << "party " << p;

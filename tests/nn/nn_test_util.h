@@ -1,6 +1,7 @@
 // Shared helpers of the nn tests: fixture paths, temporary model folders, running the float64
 // reference (tools/reference_logits.py) and the veil binary.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -134,6 +135,32 @@ inline Weights prefixed(const Weights& w, const std::string& prefix) {
   Weights out;
   for (const auto& [name, t] : w) out.emplace(prefix + name, t);
   return out;
+}
+
+// softmax(s)·v in double: s (H, Tq, Tk) scores, v (H, Tk, D), row-major; with `causal` query i
+// sees keys 0 .. i + Tk − Tq. -> (H, Tq, D).
+inline std::vector<double> softmax_times_v(const std::vector<double>& s, const std::vector<double>& v, int64_t heads,
+                                           int64_t tq, int64_t tk, int64_t d, bool causal) {
+  std::vector<double> y(size_t(heads * tq * d), 0.0);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < tq; ++i) {
+      const int64_t last = causal ? i + (tk - tq) : tk - 1;
+      const double* row = s.data() + (h * tq + i) * tk;
+      double mx = row[0], sum = 0;
+      for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
+      for (int64_t j = 0; j <= last; ++j) sum += std::exp(row[j] - mx);
+      for (int64_t j = 0; j <= last; ++j)
+        for (int64_t c = 0; c < d; ++c)
+          y[size_t((h * tq + i) * d + c)] += std::exp(row[j] - mx) / sum * v[size_t((h * tk + j) * d + c)];
+    }
+  return y;
+}
+
+// max |a − b| over two equal-length vectors.
+inline double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
 }
 
 }  // namespace veil::nn::test

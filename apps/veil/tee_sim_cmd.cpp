@@ -97,6 +97,13 @@ void register_tee_sim(CLI::App& app) {
       if (it == presets().end()) throw std::invalid_argument("unknown --model '" + a->model + "'");
       o.model = it->second;
     }
+    for (const auto& [flag, context] : {std::pair{"--min-context", o.min_context}, std::pair{"--max-context", o.max_context}})
+      if (context < 1 || context > o.model.n_positions)
+        throw std::invalid_argument(std::string(flag) + " " + std::to_string(context) + " is outside 1.." +
+                                    std::to_string(o.model.n_positions) + " (the model's n_positions)");
+    if (o.min_context > o.max_context)
+      throw std::invalid_argument("--min-context " + std::to_string(o.min_context) + " is above --max-context " +
+                                  std::to_string(o.max_context));
     o.epc_bytes = int64_t(a->epc_gib * double(int64_t(1) << 30));
     std::vector<serve::TeePlacer> placers;
     for (const std::string& p : a->placers) placers.push_back(serve::parse_tee_placer(p));

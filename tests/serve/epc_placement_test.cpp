@@ -264,6 +264,12 @@ TEST(TeeSimCli, BadInputsAreClearErrors) {
   r = run_command(veil + "--config " + config + " --model gpt2 2>&1");
   EXPECT_EQ(r.rc, 108);
   EXPECT_TRUE(contains(r.out, "excludes")) << r.out;
+  r = run_command(veil + "--min-context 2000 2>&1");  // GPT-2 medium's n_positions is 1024
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(contains(r.out, "--min-context 2000 is outside 1..1024")) << r.out;
+  r = run_command(veil + "--min-context 600 --max-context 500 2>&1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(contains(r.out, "--min-context 600 is above --max-context 500")) << r.out;
 }
 
 }  // namespace

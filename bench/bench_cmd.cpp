@@ -143,6 +143,8 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   kv->add_option("--json", ko->json_path, "Also write every row and setting as JSON to this file");
   add_kv_flags(kv, *kf, false);
+  for (const char* other : {"--kv-sink", "--kv-snap-window", "--kv-pool", "--kv-page"})  // streaming, snapkv, quest
+    kv->remove_option(kv->get_option(other));
   kv->callback([ko, kf] {
     kf->policy = "mpcache";
     ko->kv = kf->resolve();

@@ -92,6 +92,7 @@ TEST(Cli, NegativeNumbersAreClearErrors) {
   EXPECT_PRED2(test::contains, r.out, "--context: must be a number > 0, got 0");
   expect_refused("bench costs -n 0", 105, "--elements: must be a number > 0, got 0");
   expect_refused("bench kv --runs 0", 105, "--runs: must be a number > 0, got 0");
+  expect_refused("bench kv --kv-sink 3", 109, "--kv-sink");  // bench kv measures mpcache: no streaming flag
 }
 
 // --top-k only shapes sampling: with greedy decoding it would be ignored without a word.

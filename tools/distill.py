@@ -437,7 +437,7 @@ def run_checks(qc, scales, args):
         elif op == "attention":
             add("input q, k, v", max(st["q_max"], st["k_max"], st["v_max"]), f)
             # on FM64 the MPC backend may normalise after the product, (e.v).r, formed at up to 44
-            # fraction bits before its truncation (nn/ditto_backend.cpp, kAttendProductBits)
+            # fraction bits before its truncation (fxp/softmax.h, kNormaliseProductBits)
             pv_bits = max(2 * f, 44) if ring == "FM64" else 2 * f
             if args.acc_rule == "bound":
                 add("scores accumulator q.k (bound: head_dim * max|q| * max|k|)",

@@ -9,6 +9,7 @@
 #include "veil/fxp/max.h"
 #include "veil/fxp/reciprocal.h"
 #include "veil/mpc/arithmetic.h"
+#include "veil/mpc/dealt.h"
 #include "veil/mpc/instantiate.h"
 
 namespace veil::fxp {
@@ -70,6 +71,12 @@ template <class T> AShare<T> f_softmax(Context& ctx, const AShare<T>& x, Softmax
   net::Link::Scope scope(ctx.link(), "f_softmax");
   AShare<T> y = mul_ff(ctx, p.e, mpc::repeat_each(p.r, x.shape.back(), x.shape));
   return opt.causal ? mpc::mul_ap(y, causal_mask(x).first) : y;
+}
+
+AShare<uint64_t> f_normalise_product(Context& ctx, AShare<uint64_t> ev, int f_ev, const AShare<uint64_t>& r, int f_r,
+                                     int f_out) {
+  if (const int over = f_ev + f_r - kNormaliseProductBits; over > 0) ev = mpc::trunc_a(ctx, ev, over), f_ev -= over;
+  return mpc::mul_aa_trunc(ctx, ev, mpc::repeat_each(r, ev.shape.back(), ev.shape), f_ev + f_r - f_out);
 }
 
 #define X(T)                                                                  \

@@ -50,4 +50,16 @@ template <class T> AShare<T> mask_causal(Context& ctx, const AShare<T>& x);
 // product's round (and, with max_subtracted, less the max tree's).
 template <class T> SoftmaxParts<T> f_softmax_parts(Context& ctx, const AShare<T>& x, SoftmaxOptions opt = {});
 
+// (e·v)·r is formed at up to this many fraction bits before its last truncation, so on FM64 the
+// outputs need |y|·2^44 < 2^62, i.e. |y| < 2^18 (y is a convex combination of v's rows).
+inline constexpr int kNormaliseProductBits = 44;
+
+// The softmax normalised after its product with v (attention's (e·v)·r): ev (..., T, D) = e·v
+// untruncated at f_ev fraction bits, r (..., T) = 1/Σe at f_r (f_softmax_parts). ev is first
+// truncated so that the product with r is formed at ≤ kNormaliseProductBits, then one fused
+// product and truncation gives y at f_out. FM64 (the bound above). Rounds: 3, plus a trunc_a's
+// when ev is truncated first.
+AShare<uint64_t> f_normalise_product(Context& ctx, AShare<uint64_t> ev, int f_ev, const AShare<uint64_t>& r, int f_r,
+                                     int f_out);
+
 }  // namespace veil::fxp

@@ -400,11 +400,8 @@ RingTensor DittoBackend::softmax_input(const RingTensor& x, bool causal, fxp::So
   return to(RingTensor::of(shifted, x.frac_bits), fmt.ring, fmt.frac_bits);
 }
 
-// (e·v)·r is formed at up to this many fraction bits before its truncation, so attention outputs
-// need |y| < 2^18 there (y is a convex combination of v's rows: max|v| bounds it; the calibration
-// checks it, tools/distill.py "probs.v accumulator").
-constexpr int kAttendProductBits = 44;
-
+// (e·v)·r by fxp::f_normalise_product: attention outputs need |y| < 2^18 there (max|v| bounds it;
+// the calibration checks it, tools/distill.py "probs.v accumulator").
 RingTensor DittoBackend::attend(const RingTensor& scores, const RingTensor& v, bool causal) {
   const OpFormat& sm = format(PlanOp::softmax);
   const OpFormat& att = format(PlanOp::attention);
@@ -418,13 +415,9 @@ RingTensor DittoBackend::attend(const RingTensor& scores, const RingTensor& v, b
   }
   net::Link::Scope scope(ctx_.link(), "attention");
   const RingTensor vv = v.ring == Ring::FM64 ? v : to(v, Ring::FM64, att.frac_bits);
-  mpc::AShare<uint64_t> ev = product_on<uint64_t>(ctx_, parts.e, vv.a64, false);  // (..., T, D) at F + f_v
-  int f_ev = sm.frac_bits + vv.frac_bits;
-  if (const int over = f_ev + sm.frac_bits - kAttendProductBits; over > 0) ev = mpc::trunc_a(ctx_, ev, over), f_ev -= over;
-  // One fused product and truncation down to the attention's fraction bits (40 bytes per element
-  // on FM64 where the product then a truncation would take 56).
-  const mpc::AShare<uint64_t> r = mpc::repeat_each(parts.r, d, ev.shape);
-  return RingTensor::of(mpc::mul_aa_trunc(ctx_, ev, r, f_ev + sm.frac_bits - att.frac_bits), att.frac_bits);
+  const mpc::AShare<uint64_t> ev = product_on<uint64_t>(ctx_, parts.e, vv.a64, false);  // (..., T, D) at F + f_v
+  return RingTensor::of(fxp::f_normalise_product(ctx_, ev, sm.frac_bits + vv.frac_bits, parts.r, sm.frac_bits, att.frac_bits),
+                        att.frac_bits);
 }
 
 // ---- layout (local)

@@ -150,9 +150,6 @@ Share MpcBackend::softmax(const Share& x, bool causal) {
   return fxp::f_softmax(ctx_, x, opt);
 }
 
-// (e·v)·r is formed at up to this many fraction bits before its truncation (|y|·2^44 < 2^62).
-constexpr int kAttendProductBits = 44;
-
 Share MpcBackend::attend(const Share& scores, const Share& v, bool causal) {
   const int64_t n = scores.shape.back(), d = v.shape.back();
   if (n <= d) return matmul(softmax(scores, causal), v);
@@ -165,11 +162,7 @@ Share MpcBackend::attend(const Share& scores, const Share& v, bool causal) {
   }
   net::Link::Scope scope(ctx_.link(), "linear");  // where p·v is counted (matmul)
   const int f = frac_bits();
-  Share ev = mpc::matmul_aa(ctx_, parts.e, v);  // (..., T, D) at 2F
-  int f_ev = 2 * f;
-  if (const int over = f_ev + f - kAttendProductBits; over > 0) ev = mpc::trunc_a(ctx_, ev, over), f_ev -= over;
-  // One fused product and truncation back to F fraction bits.
-  return mpc::mul_aa_trunc(ctx_, ev, mpc::repeat_each(parts.r, d, ev.shape), f_ev);
+  return fxp::f_normalise_product(ctx_, mpc::matmul_aa(ctx_, parts.e, v), 2 * f, parts.r, f, f);  // e·v at 2F
 }
 
 // (T, H·D) -> (H, T, D)

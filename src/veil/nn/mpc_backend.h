@@ -81,7 +81,7 @@ class MpcBackend {
   Tensor softmax(const Tensor& x, bool causal);
   // softmax(scores)·v, scores (..., T, N), v (..., N, D) -> (..., T, D) (nn::softmax_matmul). When
   // N > D the softmax is normalised after the product, (e·v)·r (fxp::f_softmax_parts): D products
-  // per row instead of N. Needs |y| < 2^18 (y is a convex combination of v's rows).
+  // per row instead of N (fxp::f_normalise_product: |y| < 2^18).
   Tensor attend(const Tensor& scores, const Tensor& v, bool causal);
 
   Tensor split_heads(const Tensor& x, int64_t heads);
